@@ -1,0 +1,122 @@
+"""The ``intent-guard`` command line. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from . import __version__
+from .errors import IntentGuardError
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+def _score(args: argparse.Namespace) -> int:
+    from .config import GuardConfig
+    from .guard import Guard
+    from .logs import InputOrderWriter, iter_time_order, scan_log, spool_stdin, verdict_line
+    from .progress import Progress
+
+    guard = Guard.load(args.model, config=GuardConfig(batch_size=args.batch_size))
+    source = Path(args.log)
+    spooled = None
+    if args.log == "-":
+        spooled = source = spool_stdin()
+    try:
+        if not source.is_file():
+            print(f"error: no such log file: {source}", file=sys.stderr)
+            return EXIT_USAGE
+        started = time.perf_counter()
+        size = source.stat().st_size
+        with Progress(size, "reading ") as bar:
+            scan = scan_log(source, progress=lambda pos: bar.update(pos - bar.done))
+        for bad in scan.bad[: args.show_errors]:
+            print(f"skipped {source}:{bad}", file=sys.stderr)
+        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
+        decisions: Counter[str] = Counter()
+        flagged: dict[str, list[float]] = {}
+        scoring_started = time.perf_counter()
+        try:
+            writer = InputOrderWriter(out, scan.time_order())
+            batch: list = []
+            with Progress(len(scan), "scoring ", enabled=None if args.output else False) as bar:
+                for position, request in iter_time_order(source, scan):
+                    batch.append((position, request))
+                    if len(batch) >= args.batch_size:
+                        _flush(guard, batch, writer, decisions, flagged, verdict_line)
+                        bar.update(len(batch))
+                        batch = []
+                if batch:
+                    _flush(guard, batch, writer, decisions, flagged, verdict_line)
+                    bar.update(len(batch))
+            writer.close()
+        finally:
+            if out is not sys.stdout:
+                out.close()
+        finished = time.perf_counter()
+    finally:
+        if spooled is not None:
+            spooled.unlink(missing_ok=True)
+    n = len(scan)
+    rate = n / max(finished - scoring_started, 1e-9)
+    summary = sys.stderr if not args.output else sys.stdout
+    print(f"model {guard.model_version} (encoder {guard.encoder_kind})", file=summary)
+    print(f"requests scored: {n:,}   skipped (invalid): {scan.bad_count:,}", file=summary)
+    print("decisions: " + "  ".join(f"{d} {decisions[d]:,}" for d in ("allow", "review", "block")), file=summary)
+    print(f"throughput: {rate:,.0f} requests/s scoring, {n / max(finished - started, 1e-9):,.0f}/s end to end", file=summary)
+    top = sorted(flagged.items(), key=lambda kv: (-kv[1][0], -kv[1][2], kv[0]))[: args.top]
+    if top:
+        print("top flagged accounts (flagged / requests, max probability):", file=summary)
+        for account, (n_flagged, n_total, p_max) in top:
+            print(f"  {account:<32} {int(n_flagged):>6} / {int(n_total):<6} {p_max:.3f}", file=summary)
+    return EXIT_OK
+
+
+def _flush(guard, batch, writer, decisions, flagged, verdict_line) -> None:  # noqa: ANN001
+    verdicts = guard.score_many([r for _, r in batch])
+    for (position, request), verdict in zip(batch, verdicts, strict=True):
+        writer.write(position, verdict_line(verdict))
+        decisions[verdict.decision] += 1
+        stats = flagged.setdefault(request.account_id, [0.0, 0.0, 0.0])
+        stats[0] += verdict.decision != "allow"
+        stats[1] += 1
+        stats[2] = max(stats[2], verdict.probability)
+    # Keep only accounts with something flagged once the table grows large.
+    if len(flagged) > 200_000:
+        for account in [a for a, s in flagged.items() if s[0] == 0]:
+            del flagged[account]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="intent-guard", description="Score LLM API traffic for distillation attacks.")
+    parser.add_argument("--version", action="version", version=f"intent-guard {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    score = commands.add_parser("score", help="replay a request log in time order and write one verdict per request")
+    score.add_argument("log", help="request log (JSON Lines, per the request-log spec); '-' reads stdin")
+    score.add_argument("-o", "--output", help="where to write verdicts (JSON Lines); default stdout")
+    score.add_argument("--model", type=Path, default=None, help="model bundle directory (default: the shipped bundle)")
+    score.add_argument("--batch-size", type=int, default=256, help="requests embedded together (default 256)")
+    score.add_argument("--top", type=int, default=10, help="flagged accounts to list in the summary")
+    score.add_argument("--show-errors", type=int, default=10, help="invalid records to print (all are counted)")
+    score.set_defaults(func=_score)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except IntentGuardError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Validated, keyword-only settings of a Guard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GuardConfig:
+    """Settings of a :class:`~intent_guard.Guard`.
+
+    Args:
+        max_entities: cap on tracked entities (accounts + API keys) in the memory store.
+        ttl_seconds: an entity idle this long (in request time) is forgotten.
+        review_threshold / block_threshold: override the bundle's thresholds (None keeps them).
+        batch_size: requests embedded together by ``score_many``.
+    """
+
+    max_entities: int = 1_000_000
+    ttl_seconds: float = 7 * 86400.0
+    review_threshold: float | None = None
+    block_threshold: float | None = None
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        _check(isinstance(self.max_entities, int) and self.max_entities >= 1, "max_entities", "an int >= 1", self.max_entities)
+        _check(_is_number(self.ttl_seconds) and self.ttl_seconds > 0, "ttl_seconds", "a number > 0", self.ttl_seconds)
+        _check(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536, "batch_size", "an int in [1, 65536]", self.batch_size)
+        for name in ("review_threshold", "block_threshold"):
+            value = getattr(self, name)
+            _check(value is None or (_is_number(value) and 0.0 <= value <= 1.0), name, "None or a float in [0, 1]", value)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _check(ok: bool, name: str, rule: str, value: object) -> None:
+    if not ok:
+        raise ConfigError(f"The {name!r} parameter of GuardConfig must be {rule}. Got {value!r} instead.")

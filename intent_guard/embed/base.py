@@ -1,0 +1,71 @@
+"""The Embedder protocol and the shared token-window logic of every encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+from tokenizers import Tokenizer
+
+from ..errors import BundleError
+from ..text import HEAD_TOKENS, TAIL_TOKENS, clean_text
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Turns texts (or token windows) into L2-normalised float32 vectors."""
+
+    dim: int
+    name: str
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """Embed the first HEAD_TOKENS tokens of each text: float32 [n, dim], unit rows (zero if empty)."""
+        ...
+
+    def embed_ids(self, windows: list[list[int]]) -> np.ndarray:
+        """Embed token-id windows (no special tokens): float32 [n, dim]."""
+        ...
+
+
+class TokenWindows:
+    """The model's WordPiece tokenizer with padding and truncation off, cutting windows itself."""
+
+    def __init__(self, tokenizer_file: Path) -> None:
+        try:
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as exc:  # tokenizers raises a bare Exception on bad files
+            raise BundleError(f"cannot read tokenizer {tokenizer_file}: {exc}") from exc
+        # The packaged tokenizer.json pads and truncates every input to 128: turn both off.
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.cls_id = self._special("[CLS]", tokenizer_file)
+        self.sep_id = self._special("[SEP]", tokenizer_file)
+        self.vocab_size = self.tokenizer.get_vocab_size()
+
+    def _special(self, token: str, path: Path) -> int:
+        token_id = self.tokenizer.token_to_id(token)
+        if token_id is None:
+            raise BundleError(f"tokenizer {path} has no {token} token")
+        return token_id
+
+    def ids(self, texts: list[str]) -> list[list[int]]:
+        """Token ids of each text, without special tokens (callers bound the text length)."""
+        if not texts:
+            return []
+        encodings = self.tokenizer.encode_batch([clean_text(t) for t in texts], add_special_tokens=False)
+        return [e.ids for e in encodings]
+
+    def head(self, texts: list[str]) -> list[list[int]]:
+        return [ids[:HEAD_TOKENS] for ids in self.ids(texts)]
+
+    @staticmethod
+    def tail(ids: list[int]) -> list[int]:
+        return ids[-TAIL_TOKENS:]
+
+
+def normalise_rows(matrix: np.ndarray) -> np.ndarray:
+    """L2-normalise rows in place; all-zero rows stay zero."""
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    np.divide(matrix, norms, out=matrix, where=norms > 0)
+    return matrix

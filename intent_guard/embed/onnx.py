@@ -1,0 +1,62 @@
+"""The transformer encoder exported to ONNX (mean pooling + L2 normalisation in the graph)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from ..errors import BackendError, BundleError
+from .base import TokenWindows, normalise_rows
+
+
+def session_options() -> ort.SessionOptions:
+    """One intra-op thread: on a 2-core host two threads make p99 erratic (see FACTS)."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return options
+
+
+class OnnxEmbedder:
+    """Embedder backed by ``encoder-int8.onnx`` or ``encoder-fp32.onnx`` and onnxruntime."""
+
+    name = "onnx"
+
+    def __init__(self, model_file: Path, tokenizer_file: Path) -> None:
+        self.windows = TokenWindows(tokenizer_file)
+        try:
+            self.session = ort.InferenceSession(
+                str(model_file), sess_options=session_options(), providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own untyped errors
+            raise BundleError(f"cannot load ONNX encoder {model_file}: {exc}") from exc
+        self.dim = int(self.session.get_outputs()[0].shape[-1])
+
+    def embed_ids(self, windows: list[list[int]]) -> np.ndarray:
+        out = np.zeros((len(windows), self.dim), dtype=np.float32)
+        live = [i for i, ids in enumerate(windows) if ids]
+        if not live:
+            return out
+        # Sort by length so that each mini-batch pads little.
+        live.sort(key=lambda i: len(windows[i]))
+        for start in range(0, len(live), 32):
+            rows = live[start : start + 32]
+            width = len(windows[rows[-1]]) + 2
+            ids = np.zeros((len(rows), width), dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for r, i in enumerate(rows):
+                seq = [self.windows.cls_id, *windows[i], self.windows.sep_id]
+                ids[r, : len(seq)] = seq
+                mask[r, : len(seq)] = 1
+            try:
+                (vectors,) = self.session.run(None, {"input_ids": ids, "attention_mask": mask})
+            except Exception as exc:
+                raise BackendError(f"ONNX encoder failed: {exc}") from exc
+            out[rows] = vectors
+        return normalise_rows(out)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.embed_ids(self.windows.head(texts))

@@ -1,0 +1,44 @@
+"""The static encoder: a model2vec-style token table distilled from all-MiniLM-L6-v2.
+
+At run time a text is its token ids, and its vector is the normalised mean of their rows: a
+tokenizer call plus a numpy gather, microseconds per request.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import BundleError
+from .base import TokenWindows, normalise_rows
+
+
+class StaticEmbedder:
+    """Embedder backed by a [vocab, dim] table (``encoder-static.npy``, float16 on disk)."""
+
+    name = "static"
+
+    def __init__(self, table_file: Path, tokenizer_file: Path) -> None:
+        try:
+            table = np.load(table_file, allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            raise BundleError(f"cannot read static encoder table {table_file}: {exc}") from exc
+        self.windows = TokenWindows(tokenizer_file)
+        if table.ndim != 2 or table.shape[0] != self.windows.vocab_size:
+            raise BundleError(
+                f"static table {table_file} has shape {table.shape}; "
+                f"expected [{self.windows.vocab_size}, dim] for this tokenizer"
+            )
+        self.table = table.astype(np.float32)
+        self.dim = int(table.shape[1])
+
+    def embed_ids(self, windows: list[list[int]]) -> np.ndarray:
+        out = np.zeros((len(windows), self.dim), dtype=np.float32)
+        for row, ids in enumerate(windows):
+            if ids:
+                out[row] = self.table[ids].sum(axis=0)
+        return normalise_rows(out)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self.embed_ids(self.windows.head(texts))

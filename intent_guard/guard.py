@@ -1,0 +1,123 @@
+"""Guard: the feature pipeline plus the ONNX scorer, thresholds and reasons -> Verdict."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from .bundle import Manifest, default_bundle_path, load_manifest
+from .config import GuardConfig
+from .errors import BundleError
+from .features import FEATURE_NAMES
+from .pipeline import FeaturePipeline, RequestFeatures
+from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
+from .session import MemoryStore, SessionStore
+from .types import Request, Verdict
+
+
+class Guard:
+    """Scores requests for distillation risk. Build it with :meth:`load`; thread safe.
+
+    >>> guard = Guard.load()                       # the shipped default bundle
+    >>> verdict = guard.score({"request_id": "r1", "timestamp": 1769904000, "account_id": "a1",
+    ...                        "messages": [{"role": "user", "content": "hi"}]})
+    >>> verdict.decision
+    'allow'
+    """
+
+    def __init__(
+        self, *, manifest: Manifest, pipeline: FeaturePipeline, scorer: Scorer, config: GuardConfig, encoder_kind: str
+    ) -> None:
+        if scorer.n_features != len(FEATURE_NAMES):
+            raise BundleError(f"scorer takes {scorer.n_features} features; the contract has {len(FEATURE_NAMES)}")
+        self.manifest = manifest
+        self.pipeline = pipeline
+        self.scorer = scorer
+        self.config = config
+        self.encoder_kind = encoder_kind
+        thresholds = manifest.data["thresholds"]
+        self.thresholds = Thresholds(
+            review=config.review_threshold if config.review_threshold is not None else thresholds["review"],
+            block=config.block_threshold if config.block_threshold is not None else thresholds["block"],
+        )
+        self._reference: Mapping[str, float] = manifest.data.get("feature_reference", {})
+        suffix = "" if encoder_kind == manifest.serving_encoder else f"+{encoder_kind}"
+        self.model_version = manifest.version + suffix
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | None = None,
+        *,
+        config: GuardConfig | None = None,
+        store: SessionStore | None = None,
+        encoder: str | None = None,
+    ) -> Guard:
+        """Load and verify a bundle (the shipped default when ``path`` is None).
+
+        ``encoder`` overrides the bundle's serving encoder, for benchmarks and evaluation only:
+        the scorer and thresholds were fitted on the serving encoder's similarities.
+        """
+        manifest = load_manifest(Path(path) if path is not None else default_bundle_path())
+        config = config or GuardConfig()
+        kind = encoder or manifest.serving_encoder
+        if kind != manifest.serving_encoder:
+            warnings.warn(
+                f"encoder {kind!r} instead of the bundle's serving encoder {manifest.serving_encoder!r}: "
+                "the scorer was trained on the latter",
+                stacklevel=2,
+            )
+        store = store or MemoryStore(max_entities=config.max_entities, ttl_seconds=config.ttl_seconds)
+        pipeline = FeaturePipeline.from_manifest(manifest, store, kind)
+        scorer = OnnxScorer(manifest.path(manifest.data["scorer"]))
+        return cls(manifest=manifest, pipeline=pipeline, scorer=scorer, config=config, encoder_kind=kind)
+
+    @property
+    def store(self) -> SessionStore:
+        return self.pipeline.store
+
+    def score(self, request: Request | Mapping[str, Any]) -> Verdict:
+        """Score one request (a Request or a dict in the spec's form) and update its sessions.
+
+        Raises InvalidRequestError (a ValueError) naming the bad field; state is then untouched.
+        """
+        return self._verdicts(self.pipeline.run([request]))[0]
+
+    def score_many(self, requests: Iterable[Request | Mapping[str, Any]]) -> list[Verdict]:
+        """Score requests in the order given (a replayed log must be sorted by time first)."""
+        verdicts: list[Verdict] = []
+        batch: list[Request | Mapping[str, Any]] = []
+        for request in requests:
+            batch.append(request)
+            if len(batch) >= self.config.batch_size:
+                verdicts.extend(self._verdicts(self.pipeline.run(batch)))
+                batch = []
+        if batch:
+            verdicts.extend(self._verdicts(self.pipeline.run(batch)))
+        return verdicts
+
+    def _verdicts(self, computed: Sequence[RequestFeatures]) -> list[Verdict]:
+        if not computed:
+            return []
+        import numpy as np
+
+        probabilities = self.scorer.predict_proba(np.stack([c.row for c in computed]))
+        return [
+            Verdict(
+                request_id=c.request.request_id,
+                probability=p,
+                decision=self.thresholds.decide(p),
+                reasons=build_reasons(
+                    c.similarity,
+                    c.row,
+                    self.pipeline.templates,
+                    FEATURE_NAMES,
+                    self._reference,
+                    self.pipeline.template_like_similarity,
+                ),
+                model_version=self.model_version,
+            )
+            for c, p in zip(computed, probabilities.tolist(), strict=True)
+        ]

@@ -1,0 +1,128 @@
+"""``python -m training``: the retraining pipeline's command line.
+
+Commands:
+  export-encoders   export all-MiniLM-L6-v2 to ONNX (fp32, int8) and distil the static encoder
+  synth             generate labelled synthetic traffic
+  build             split, replay, train, export, calibrate and evaluate a bundle from a labelled log
+  evaluate          score a labelled log with a bundle and print the metrics
+  compare-encoders  template-match quality and speed of each encoder on a labelled log
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_PROMPTS = ROOT.parent / "shared" / "data" / "prompts"
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .build import BuildOptions, build
+
+    report = build(
+        BuildOptions(
+            log=args.log,
+            out=args.out,
+            encoders_dir=args.encoders,
+            templates=args.templates,
+            corpus=args.corpus,
+            serving_encoder=args.encoder,
+            review_fpr=args.review_fpr,
+            block_fpr=args.block_fpr,
+            rounds=args.rounds,
+            seed=args.seed,
+        )
+    )
+    print(json.dumps({k: v for k, v in report["evaluation"].items() if k != "benign_populations"}, indent=1))
+    print("benign populations (review / block FPR):")
+    for pop, stats in report["evaluation"]["benign_populations"].items():
+        print(f"  {pop:<20} {stats['requests']:>7}  {stats['review_fpr']:.4f} / {stats['block_fpr']:.4f}")
+    print(json.dumps(report["timings"], indent=1))
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate_bundle
+
+    result = evaluate_bundle(args.model, args.log, split=args.split, encoder=args.encoder)
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    from .synth import main
+
+    argv = ["-o", str(args.output), "--days", str(args.days), "--scale", str(args.scale), "--seed", str(args.seed)]
+    return main(argv + ["--corpus", str(args.corpus)])
+
+
+def _export(args: argparse.Namespace) -> int:
+    from .export_encoders import main
+
+    return main(["--out", str(args.out), "--work", str(args.work), "--corpus", str(args.corpus)])
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .compare_encoders import compare
+
+    print(json.dumps(compare(args.model, args.log, args.fp32, sample=args.sample), indent=1))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    p = commands.add_parser("export-encoders", help="export the ONNX and static encoders")
+    p.add_argument("--out", type=Path, default=Path("models/default"))
+    p.add_argument("--work", type=Path, default=Path("build/encoders"))
+    p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
+    p.set_defaults(func=_export)
+
+    p = commands.add_parser("synth", help="generate labelled synthetic traffic (JSONL)")
+    p.add_argument("-o", "--output", type=Path, required=True)
+    p.add_argument("--days", type=float, default=7.0)
+    p.add_argument("--scale", type=float, default=1.0)
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
+    p.set_defaults(func=_synth)
+
+    p = commands.add_parser("build", help="train, export and evaluate a bundle from a labelled log")
+    p.add_argument("--log", type=Path, required=True)
+    p.add_argument("--out", type=Path, default=Path("models/default"))
+    p.add_argument("--encoders", type=Path, default=Path("models/default"), help="where export-encoders wrote")
+    p.add_argument("--templates", type=Path, default=Path("models/default/templates.jsonl"))
+    p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
+    p.add_argument("--encoder", default="static", choices=["static", "onnx-int8"])
+    p.add_argument("--review-fpr", type=float, default=0.01)
+    p.add_argument("--block-fpr", type=float, default=0.001)
+    p.add_argument("--rounds", type=int, default=300)
+    p.add_argument("--seed", type=int, default=0)
+    p.set_defaults(func=_build)
+
+    p = commands.add_parser("evaluate", help="score a labelled log with a bundle and report metrics")
+    p.add_argument("--model", type=Path, default=None)
+    p.add_argument("--log", type=Path, required=True)
+    p.add_argument("--split", default="test", choices=["train", "calib", "test", "all"])
+    p.add_argument("--encoder", default=None)
+    p.set_defaults(func=_evaluate)
+
+    p = commands.add_parser("compare-encoders", help="template-match quality and latency per encoder")
+    p.add_argument("--model", type=Path, default=Path("models/default"))
+    p.add_argument("--log", type=Path, required=True)
+    p.add_argument("--fp32", type=Path, default=Path("build/encoders/encoder-fp32.onnx"))
+    p.add_argument("--sample", type=int, default=3000)
+    p.set_defaults(func=_compare)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,36 @@
+"""Evaluate a bundle on a labelled log: replay a split through Guard, report the metrics."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from intent_guard import Guard
+from intent_guard.progress import Progress
+
+from .metrics import summarise
+from .records import group_split, iter_records
+
+
+def evaluate_bundle(model: Path | None, log: Path, *, split: str = "test", encoder: str | None = None) -> dict[str, Any]:
+    """Score ``split`` of ``log`` (the build's grouped split, or ``all``) with a fresh Guard."""
+    guard = Guard.load(model, encoder=encoder)
+    seed = int(guard.manifest.data.get("training", {}).get("seed", 0))
+    split_of = group_split(log, seed=seed) if split != "all" else None
+    records = [r for r in iter_records(log) if split_of is None or split_of.of(r) == split]
+    probabilities: list[float] = []
+    with Progress(len(records), f"scoring {split}") as bar:
+        for start in range(0, len(records), 512):
+            verdicts = guard.score_many(records[start : start + 512])
+            probabilities += [v.probability for v in verdicts]
+            bar.update(len(verdicts))
+    y = np.array([r["label"] for r in records], dtype=np.int8)
+    accounts = np.array([r["account_id"] for r in records], dtype=object)
+    populations = np.array([r.get("population", "campaign" if r["label"] else "benign") for r in records], dtype=object)
+    thresholds = {"review": guard.thresholds.review, "block": guard.thresholds.block}
+    result = summarise(y, np.array(probabilities), accounts, populations, thresholds)
+    result["model_version"] = guard.model_version
+    result["split"] = split
+    return result

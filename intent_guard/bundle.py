@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,8 +59,9 @@ class Manifest:
 
 
 def default_bundle_path() -> Path:
-    """The shipped default bundle (``models/default`` beside the package)."""
-    return DEFAULT_BUNDLE
+    """``$INTENT_GUARD_MODEL`` if set, else the shipped bundle (``models/default`` beside the package)."""
+    override = os.environ.get("INTENT_GUARD_MODEL")
+    return Path(override) if override else DEFAULT_BUNDLE
 
 
 def load_manifest(root: Path, *, verify_hashes: bool = True) -> Manifest:

@@ -34,7 +34,7 @@ def _score(args: argparse.Namespace) -> int:
         with Progress(size, "reading ") as bar:
             scan = scan_log(source, progress=lambda pos: bar.update(pos - bar.done))
         for bad in scan.bad[: args.show_errors]:
-            print(f"skipped {source}:{bad}", file=sys.stderr)
+            print(f"skipped {source}:{bad.line}: {bad.message}", file=sys.stderr)
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
         decisions: Counter[str] = Counter()
         flagged: dict[str, list[float]] = {}

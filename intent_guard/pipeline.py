@@ -82,6 +82,7 @@ class FeaturePipeline:
         self.templates = templates
         self.store = store
         self.template_like_similarity = float(template_like_similarity)
+        self.topic_projection = topic_projection
         self._topic_mean = topic_projection[0].astype(np.float32)
         self._topic_axes = np.ascontiguousarray(topic_projection[1:].T, dtype=np.float32)
         self._categories = category_rows(templates)
@@ -177,7 +178,8 @@ class FeaturePipeline:
 
     def topics(self, head: np.ndarray) -> np.ndarray:
         """Unit topic vectors (TOPIC_DIM) of the head views; zero for empty prompts."""
-        topics = (head - self._topic_mean) @ self._topic_axes
+        # einsum, not BLAS matmul: each row's result must not depend on the batch it came in.
+        topics = np.einsum("ij,jk->ik", head - self._topic_mean, self._topic_axes, optimize=False)
         topics[~head.any(axis=1)] = 0.0
         return normalise_rows(topics.astype(np.float32))
 

@@ -48,6 +48,7 @@ class BuildOptions:
     templates: Path
     corpus: Path
     serving_encoder: str = "static"
+    encoders: tuple[str, ...] = ("static", "onnx-int8")
     review_fpr: float = 0.01
     block_fpr: float = 0.001
     rounds: int = 300
@@ -92,6 +93,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
         templates_file=options.templates,
         corpus_dir=options.corpus,
         serving_encoder=options.serving_encoder,
+        encoders=options.encoders,
     )
     probe = FeaturePipeline.from_manifest(manifest, MemoryStore())
     manifest.data["template_like_similarity"] = template_like_threshold(probe, benign_sample)

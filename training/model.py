@@ -71,7 +71,9 @@ def export_onnx(booster: Any, n_features: int, path: Path) -> None:
     model = onnxmltools.convert_lightgbm(
         booster, initial_types=[("input", FloatTensorType([None, n_features]))], target_opset=15, zipmap=False
     )
-    model.producer_version = ""  # keep the bytes a function of the model alone
+    # Keep the bytes a function of the model alone (the converter names the graph with a uuid).
+    model.producer_version = ""
+    model.graph.name = "intent_guard_scorer"
     path.write_bytes(model.SerializeToString())
 
 

@@ -3,7 +3,7 @@
 Splits are made by *group*, never by request: all accounts of one campaign form one group, and
 a benign account's group is its org (a company's accounts share one), so no campaign or company
 sits on both sides. Campaign groups are spread over the splits style by style, so that each split
-sees every campaign style whenever a style has enough campaigns.
+sees as many campaign styles as the number of campaigns allows.
 """
 
 from __future__ import annotations
@@ -55,15 +55,20 @@ def group_split(path: Path, *, calib: float = 0.15, test: float = 0.3, seed: int
             org = (record.get("client") or {}).get("org_id") or account
             account_group[account] = f"org:{org}"
             group_style.setdefault(f"org:{org}", record.get("population", "benign"))
+    # Within each class (campaign / benign), order groups round-robin over styles (each style's
+    # groups in seeded hash order), then walk a golden-ratio sequence: every prefix of the order
+    # is split close to the target fractions, so even a handful of campaigns lands on all sides.
     by_style: dict[str, list[str]] = defaultdict(list)
     for group, style in group_style.items():
         by_style[style].append(group)
-    group_split_of: dict[str, str] = {}
+    ranked: dict[bool, list[tuple[int, str, float, str]]] = defaultdict(list)
     for style, groups in by_style.items():
         groups.sort(key=lambda g: _unit(g, seed))
-        n = len(groups)
-        n_test = max(1, round(n * test)) if n >= 3 else 0
-        n_calib = max(1, round(n * calib)) if n >= 3 else 0
-        for i, group in enumerate(groups):
-            group_split_of[group] = "test" if i < n_test else "calib" if i < n_test + n_calib else "train"
+        for rank, group in enumerate(groups):
+            ranked[group.startswith("campaign:")].append((rank, style, _unit(group, seed), group))
+    group_split_of: dict[str, str] = {}
+    for items in ranked.values():
+        for i, (_, _, _, group) in enumerate(sorted(items)):
+            u = (i * 0.6180339887498949) % 1.0
+            group_split_of[group] = "test" if u < test else "calib" if u < test + calib else "train"
     return GroupSplit({a: group_split_of[g] for a, g in account_group.items()})

@@ -395,7 +395,7 @@ class Generator:
                 if "sybil" in evasions:
                     per_account_day /= 3
                 start = EPOCH + rng.uniform(0, cfg.days * 0.4) * DAY
-                stop = min(end, start + rng.uniform(2, cfg.days) * DAY)
+                stop = min(end, start + rng.uniform(min(2.0, cfg.days * 0.5), cfg.days) * DAY)
                 payments = [f"pm_{rng.integers(1 << 40):x}" for _ in range(max(1, n_accounts // 5))]
                 proxy = f"{rng.integers(1, 255)}.{rng.integers(255)}.{rng.integers(255)}"
                 paths = ACCESS_PATHS if style == "agentic" else ("api",)

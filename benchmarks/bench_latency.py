@@ -1,0 +1,148 @@
+"""Latency of intent_guard's scoring path against a bare sentence-transformers encode.
+
+    python benchmarks/bench_latency.py [--repeats 300] [--json out.json]
+
+In one run, on the same prompts (20, 128 and 512 tokens), reports:
+  * p50 / p99 of ``guard.score`` for one request, for each encoder in the bundle;
+  * p50 / p99 of a bare ``SentenceTransformer.encode`` of the same prompt (torch, 1 thread);
+  * the ratio ST p50 / guard p50 (target at 128 tokens with the default encoder: >= 50);
+  * the tokenizer's own time on the prompt (``tokenizers``, no padding / truncation) and the ratio
+    guard p50 / tokenizer p50 (target at 128 tokens: <= 3);
+  * batch throughput of ``score_many`` (requests / s, batches of 256).
+Everything runs on one thread (onnxruntime, FAISS, torch) so the figures compare like with like.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from intent_guard import Guard  # noqa: E402
+from intent_guard.bundle import default_bundle_path, load_manifest  # noqa: E402
+
+SEED_TEXT = (
+    "Solve the following problem and show every intermediate step of your reasoning before the final answer. "
+    "A train leaves the station at 3 pm travelling at 60 km/h; a second train leaves the same station an hour "
+    "later at 90 km/h on a parallel track. When and where does the second train catch up with the first, and "
+    "how would the answer change if the first train stopped for fifteen minutes halfway? "
+)
+
+
+def prompt_of(tokens: int, tokenizer) -> str:
+    """A natural prompt cut to exactly ``tokens`` WordPiece tokens."""
+    text = SEED_TEXT * (tokens // 40 + 2)
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    end = encoding.offsets[tokens - 1][1]
+    return text[:end]
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    ms = np.array(samples) * 1e3
+    return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
+
+
+def time_calls(fn, repeats: int, warmup: int = 20) -> list[float]:
+    for i in range(warmup):
+        fn(i)
+    out = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        fn(i)
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=300)
+    parser.add_argument("--model", type=Path, default=default_bundle_path())
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+
+    manifest = load_manifest(args.model)
+    guards = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for kind in manifest.data["encoders"]:
+            guards[kind] = Guard.load(args.model, encoder=kind)
+    tokenizer = guards[manifest.serving_encoder].pipeline.windows.tokenizer
+    try:
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        from training.export_encoders import model_dir
+
+        torch.set_num_threads(1)
+        st_model = SentenceTransformer(str(model_dir()), device="cpu")
+    except ImportError:
+        st_model = None
+        print("sentence-transformers not installed: the ST column is skipped (pip install -e '.[train]')")
+
+    results: dict[str, dict] = {}
+    counter = [0]
+    for tokens in (20, 128, 512):
+        prompt = prompt_of(tokens, tokenizer)
+        row: dict[str, float] = {}
+        tok = percentiles(time_calls(lambda _i: tokenizer.encode(prompt, add_special_tokens=False), args.repeats))
+        row["tokenizer_p50_ms"], row["tokenizer_p99_ms"] = tok
+        for kind, guard in guards.items():
+            def score(_i: int, guard=guard) -> None:
+                counter[0] += 1
+                guard.score({"request_id": f"b{counter[0]}", "timestamp": 1_769_904_000 + counter[0] * 0.5,
+                             "account_id": f"bench-{counter[0] % 50}", "messages": [{"role": "user", "content": prompt}]})
+            repeats = args.repeats if kind == "static" else max(30, args.repeats // 5)
+            p50, p99 = percentiles(time_calls(score, repeats, warmup=5))
+            row[f"guard_{kind}_p50_ms"], row[f"guard_{kind}_p99_ms"] = p50, p99
+        if st_model is not None:
+            st = percentiles(time_calls(lambda _i: st_model.encode([prompt]), max(30, args.repeats // 5), warmup=3))
+            row["st_encode_p50_ms"], row["st_encode_p99_ms"] = st
+        default = manifest.serving_encoder
+        row["ratio_st_over_guard_default"] = row.get("st_encode_p50_ms", float("nan")) / row[f"guard_{default}_p50_ms"]
+        row["ratio_guard_default_over_tokenizer"] = row[f"guard_{default}_p50_ms"] / row["tokenizer_p50_ms"]
+        results[f"{tokens}_tokens"] = row
+
+    batch = [
+        {"request_id": f"t{i}", "timestamp": 1_769_990_000 + i * 0.1, "account_id": f"acct-{i % 300}",
+         "messages": [{"role": "user", "content": prompt_of((20, 128, 512)[i % 3], tokenizer)}]}
+        for i in range(3000)
+    ]
+    throughput = {}
+    for kind, guard in guards.items():
+        n = len(batch) if kind == "static" else 300
+        t = time.perf_counter()
+        guard.score_many(batch[:n])
+        throughput[kind] = n / (time.perf_counter() - t)
+    results["score_many_requests_per_s"] = throughput
+
+    print(f"model {manifest.version}, default encoder {manifest.serving_encoder}; times in ms (p50 / p99)")
+    kinds = list(guards)
+    header = ["prompt", "tokenizer", *(f"guard.score {k}" for k in kinds), "ST encode", "ST / guard", "guard / tokenizer"]
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for name, row in results.items():
+        if not name.endswith("_tokens"):
+            continue
+        cells = [name.replace("_", " "), f"{row['tokenizer_p50_ms']:.3f} / {row['tokenizer_p99_ms']:.3f}"]
+        cells += [f"{row[f'guard_{k}_p50_ms']:.3f} / {row[f'guard_{k}_p99_ms']:.3f}" for k in kinds]
+        cells.append(f"{row['st_encode_p50_ms']:.2f} / {row['st_encode_p99_ms']:.2f}" if "st_encode_p50_ms" in row else "-")
+        cells.append(f"{row['ratio_st_over_guard_default']:.0f}x")
+        cells.append(f"{row['ratio_guard_default_over_tokenizer']:.2f}x")
+        print("| " + " | ".join(cells) + " |")
+    print("score_many throughput (requests/s): " + ", ".join(f"{k} {v:,.0f}" for k, v in throughput.items()))
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from intent_guard.cli import main
+
+from .conftest import ROOT, make_request
+
+EXAMPLE = ROOT / "examples" / "requests.jsonl"
+
+
+def test_score_example_log(tmp_path: Path, capsys) -> None:
+    out = tmp_path / "verdicts.jsonl"
+    assert main(["score", str(EXAMPLE), "-o", str(out)]) == 0
+    verdicts = [json.loads(line) for line in out.read_text(encoding="utf-8").split("\n") if line]
+    requests = [json.loads(line) for line in EXAMPLE.read_text(encoding="utf-8").split("\n") if line.strip()]
+    assert [v["request_id"] for v in verdicts] == [r["request_id"] for r in requests]
+    summary = capsys.readouterr().out
+    assert "requests scored" in summary and "throughput" in summary
+
+
+def test_unsorted_log_with_bad_records(tmp_path: Path, capsys) -> None:
+    log = tmp_path / "log.jsonl"
+    lines = [json.dumps(make_request(i, t=1_769_904_000.0 + (5 - i) * 10)) for i in range(5)]
+    lines.insert(2, "{broken")
+    log.write_text("\n".join(lines) + "\n")
+    out = tmp_path / "verdicts.jsonl"
+    assert main(["score", str(log), "-o", str(out)]) == 0
+    ids = [json.loads(line)["request_id"] for line in out.read_text(encoding="utf-8").split("\n") if line]
+    assert ids == ["r0", "r1", "r2", "r3", "r4"]  # input order, though scored in time order
+    captured = capsys.readouterr()
+    assert "skipped (invalid): 1" in captured.out
+    assert ":3: invalid JSON" in captured.err
+
+
+def test_stdin_and_missing_model(tmp_path: Path) -> None:
+    record = json.dumps(make_request()) + "\n"
+    result = subprocess.run([sys.executable, "-m", "intent_guard.cli", "score", "-"], input=record, text=True,
+                            capture_output=True, cwd=ROOT, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[0])["request_id"] == "r0"
+    assert main(["score", str(EXAMPLE), "--model", str(tmp_path)]) == 1

@@ -1,0 +1,82 @@
+"""Encoders: one contract for every implementation, and parity with sentence-transformers."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intent_guard.embed import Embedder, OnnxEmbedder, StaticEmbedder
+
+from .conftest import DEFAULT_BUNDLE
+
+TOKENIZER = DEFAULT_BUNDLE / "tokenizer.json"
+SAMPLE = ["Solve step by step: 2 + 2", "", "   ", "日本語のテキストです", "def f(x):\n    return x", "a" * 5000]
+
+
+@pytest.fixture(scope="module", params=["static", "onnx-int8"])
+def embedder(request) -> Embedder:
+    if request.param == "static":
+        return StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER)
+    return OnnxEmbedder(DEFAULT_BUNDLE / "encoder-int8.onnx", TOKENIZER)
+
+
+def test_contract_shapes_norms_and_purity(embedder: Embedder) -> None:
+    texts = list(SAMPLE)
+    vectors = embedder.embed(texts)
+    assert texts == SAMPLE  # inputs left unchanged
+    assert vectors.shape == (len(SAMPLE), embedder.dim) and vectors.dtype == np.float32
+    norms = np.linalg.norm(vectors, axis=1)
+    assert norms[1] == 0.0 and norms[2] == 0.0  # empty texts embed to zero, never NaN
+    np.testing.assert_allclose(norms[[0, 3, 4, 5]], 1.0, atol=1e-5)
+    np.testing.assert_array_equal(embedder.embed(texts), vectors)  # deterministic
+    assert embedder.embed([]).shape == (0, embedder.dim)
+
+
+def test_lone_surrogates_do_not_break_the_tokenizer(embedder: Embedder) -> None:
+    vectors = embedder.embed(["broken \ud800 text"])
+    assert np.isfinite(vectors).all()
+
+
+def parity_sentences(prompts: dict[str, list[dict]]) -> list[str]:
+    """Varied sentences from every kind of the shared corpus, short enough that neither side truncates."""
+    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    rng = random.Random(0)
+    out: list[str] = []
+    for _, records in sorted(prompts.items()):
+        texts = [r["text"][:300] for r in records]
+        rng.shuffle(texts)
+        out += [t for t, ids in zip(texts[:40], windows.ids(texts[:40]), strict=True) if len(ids) <= 120][:30]
+    return out
+
+
+@pytest.mark.slow
+def test_onnx_encoders_match_sentence_transformers(prompts, tmp_path_factory) -> None:
+    pytest.importorskip("sentence_transformers", reason="parity needs the 'train' extra")
+    from sentence_transformers import SentenceTransformer
+
+    from training.export_encoders import export_onnx_fp32, model_dir
+
+    sentences = parity_sentences(prompts)
+    assert len(sentences) >= 200
+    fp32_path = tmp_path_factory.mktemp("fp32") / "encoder-fp32.onnx"
+    export_onnx_fp32(fp32_path)
+    reference = SentenceTransformer(str(model_dir()), device="cpu").encode(sentences, normalize_embeddings=True)
+    fp32 = OnnxEmbedder(fp32_path, TOKENIZER).embed(sentences)
+    int8 = OnnxEmbedder(DEFAULT_BUNDLE / "encoder-int8.onnx", TOKENIZER).embed(sentences)
+    fp32_cos = (fp32 * reference).sum(axis=1)
+    int8_cos = (int8 * reference).sum(axis=1)
+    assert fp32_cos.min() >= 0.999, f"fp32 min cosine {fp32_cos.min():.5f}"
+    assert int8_cos.mean() >= 0.98, f"int8 mean cosine {int8_cos.mean():.5f}"
+
+
+def test_static_table_is_a_distillation_not_noise(prompts) -> None:
+    """Similar prompts stay closer than unrelated ones under the static encoder."""
+    static = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER)
+    math_a = [r["text"][:300] for r in prompts["benchmark_math"][:50]]
+    math_b = [r["text"][:300] for r in prompts["benchmark_math"][50:100]]
+    code = [r["text"][:300] for r in prompts["benchmark_code"][:50]]
+    va, vb, vc = static.embed(math_a), static.embed(math_b), static.embed(code)
+    assert (va @ vb.T).mean() > (va @ vc.T).mean() + 0.05

@@ -1,0 +1,113 @@
+"""The retraining pipeline: generator honesty, grouped splits, ONNX parity, the whole loop."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("lightgbm", reason="training tests need the 'train' extra")
+
+from intent_guard.features import FEATURE_NAMES  # noqa: E402
+from training.metrics import account_scores, threshold_at_fpr, tpr_at_fpr  # noqa: E402
+from training.model import check_parity, export_onnx, train_lightgbm  # noqa: E402
+
+from .conftest import DEFAULT_BUNDLE, needs_shared  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def small_log(tmp_path_factory) -> Path:
+    needs_shared()
+    from training.synth import SynthConfig, generate, write_log
+
+    path = tmp_path_factory.mktemp("synth") / "log.jsonl"
+    write_log(generate(SynthConfig(days=2.0, scale=0.12, seed=3)), path)
+    return path
+
+
+def test_generator_sets_the_same_fields_for_campaigns_and_benign(small_log: Path) -> None:
+    from training.records import iter_records
+
+    keys: dict[int, set[str]] = defaultdict(set)
+    client_keys: dict[int, set[str]] = defaultdict(set)
+    tools_share: dict[int, list[bool]] = defaultdict(list)
+    system_share: dict[int, list[bool]] = defaultdict(list)
+    for record in iter_records(small_log):
+        label = record["label"]
+        keys[label] |= set(record) - {"campaign_id", "tools"}
+        client_keys[label] |= set(record["client"])
+        tools_share[label].append("tools" in record)
+        system_share[label].append(record["messages"][0]["role"] == "system")
+    assert keys[0] == keys[1]
+    assert client_keys[0] == client_keys[1]
+    for share in (tools_share, system_share):  # neither side owns a structural trait
+        assert 0 < np.mean(share[0]) < 1 and 0 < np.mean(share[1]) < 1
+
+
+def test_group_split_keeps_campaigns_and_orgs_whole(small_log: Path) -> None:
+    from training.records import group_split, iter_records
+
+    split = group_split(small_log)
+    sides: dict[str, set[str]] = defaultdict(set)
+    for record in iter_records(small_log):
+        group = record.get("campaign_id") or record["client"]["org_id"]
+        sides[group].add(split.of(record))
+    assert all(len(s) == 1 for s in sides.values())
+    assert {s for v in sides.values() for s in v} == {"train", "calib", "test"}
+
+
+def test_lightgbm_onnx_parity_on_10k_rows(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    n, f = 12_000, len(FEATURE_NAMES)
+    X = rng.normal(size=(n, f)).astype(np.float32)
+    X[:, :5] = np.round(X[:, :5], 2)  # discrete columns: thresholds between adjacent float32 values
+    X[:, 5] = rng.integers(0, 4, n)
+    y = (X[:, 0] + 0.5 * X[:, 5] + rng.normal(size=n) > 1).astype(int)
+    booster = train_lightgbm(X, y, list(FEATURE_NAMES), rounds=80)
+    path = tmp_path / "scorer.onnx"
+    export_onnx(booster, f, path)
+    assert check_parity(booster, path, X, rows=10_000) <= 1e-5
+
+
+def test_export_is_reproducible(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(3000, 6)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    names = [f"f{i}" for i in range(6)]
+    a, b = tmp_path / "a.onnx", tmp_path / "b.onnx"
+    export_onnx(train_lightgbm(X, y, names, rounds=30, seed=5), 6, a)
+    export_onnx(train_lightgbm(X, y, names, rounds=30, seed=5), 6, b)
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_thresholds_meet_target_fpr() -> None:
+    rng = np.random.default_rng(2)
+    benign = rng.random(10_000)
+    for target in (0.01, 0.001):
+        t = threshold_at_fpr(benign, target)
+        assert (benign >= t).mean() <= target
+    y = np.array([0] * 1000 + [1] * 10)
+    scores = np.r_[np.linspace(0, 0.5, 1000), np.full(10, 0.9)]
+    assert tpr_at_fpr(y, scores, 0.01) == 1.0
+    labels, maxima = account_scores(np.array(["a", "b", "a"], dtype=object), np.array([0, 0, 1]), np.array([0.1, 0.2, 0.7]))
+    assert labels.tolist() == [1, 0] and maxima.tolist() == [0.7, 0.2]
+
+
+@pytest.mark.slow
+def test_whole_loop_synth_train_evaluate_export_load_score(small_log: Path, tmp_path: Path) -> None:
+    from intent_guard import Guard
+    from training.build import BuildOptions, build
+
+    out = tmp_path / "bundle"
+    report = build(BuildOptions(
+        log=small_log, out=out, encoders_dir=DEFAULT_BUNDLE, templates=DEFAULT_BUNDLE / "templates.jsonl",
+        corpus=Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts", encoders=("static",), rounds=60,
+    ))
+    assert report["evaluation"]["roc_auc"] > 0.8
+    guard = Guard.load(out)
+    verdict = guard.score({"request_id": "x", "timestamp": 1769904000, "account_id": "a",
+                           "messages": [{"role": "user", "content": "hello"}]})
+    assert 0.0 <= verdict.probability <= 1.0
+    assert guard.manifest.data["training"]["onnx_parity_max_abs_diff"] <= 1e-5

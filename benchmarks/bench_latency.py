@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import time
 import warnings
@@ -96,10 +95,18 @@ def main() -> int:
         tok = percentiles(time_calls(lambda _i: tokenizer.encode(prompt, add_special_tokens=False), args.repeats))
         row["tokenizer_p50_ms"], row["tokenizer_p99_ms"] = tok
         for kind, guard in guards.items():
+
             def score(_i: int, guard=guard) -> None:
                 counter[0] += 1
-                guard.score({"request_id": f"b{counter[0]}", "timestamp": 1_769_904_000 + counter[0] * 0.5,
-                             "account_id": f"bench-{counter[0] % 50}", "messages": [{"role": "user", "content": prompt}]})
+                guard.score(
+                    {
+                        "request_id": f"b{counter[0]}",
+                        "timestamp": 1_769_904_000 + counter[0] * 0.5,
+                        "account_id": f"bench-{counter[0] % 50}",
+                        "messages": [{"role": "user", "content": prompt}],
+                    }
+                )
+
             repeats = args.repeats if kind == "static" else max(30, args.repeats // 5)
             p50, p99 = percentiles(time_calls(score, repeats, warmup=5))
             row[f"guard_{kind}_p50_ms"], row[f"guard_{kind}_p99_ms"] = p50, p99
@@ -112,8 +119,12 @@ def main() -> int:
         results[f"{tokens}_tokens"] = row
 
     batch = [
-        {"request_id": f"t{i}", "timestamp": 1_769_990_000 + i * 0.1, "account_id": f"acct-{i % 300}",
-         "messages": [{"role": "user", "content": prompt_of((20, 128, 512)[i % 3], tokenizer)}]}
+        {
+            "request_id": f"t{i}",
+            "timestamp": 1_769_990_000 + i * 0.1,
+            "account_id": f"acct-{i % 300}",
+            "messages": [{"role": "user", "content": prompt_of((20, 128, 512)[i % 3], tokenizer)}],
+        }
         for i in range(3000)
     ]
     throughput = {}
@@ -126,7 +137,14 @@ def main() -> int:
 
     print(f"model {manifest.version}, default encoder {manifest.serving_encoder}; times in ms (p50 / p99)")
     kinds = list(guards)
-    header = ["prompt", "tokenizer", *(f"guard.score {k}" for k in kinds), "ST encode", "ST / guard", "guard / tokenizer"]
+    header = [
+        "prompt",
+        "tokenizer",
+        *(f"guard.score {k}" for k in kinds),
+        "ST encode",
+        "ST / guard",
+        "guard / tokenizer",
+    ]
     print("| " + " | ".join(header) + " |")
     print("|" + "---|" * len(header))
     for name, row in results.items():
@@ -134,7 +152,9 @@ def main() -> int:
             continue
         cells = [name.replace("_", " "), f"{row['tokenizer_p50_ms']:.3f} / {row['tokenizer_p99_ms']:.3f}"]
         cells += [f"{row[f'guard_{k}_p50_ms']:.3f} / {row[f'guard_{k}_p99_ms']:.3f}" for k in kinds]
-        cells.append(f"{row['st_encode_p50_ms']:.2f} / {row['st_encode_p99_ms']:.2f}" if "st_encode_p50_ms" in row else "-")
+        cells.append(
+            f"{row['st_encode_p50_ms']:.2f} / {row['st_encode_p99_ms']:.2f}" if "st_encode_p50_ms" in row else "-"
+        )
         cells.append(f"{row['ratio_st_over_guard_default']:.0f}x")
         cells.append(f"{row['ratio_guard_default_over_tokenizer']:.2f}x")
         print("| " + " | ".join(cells) + " |")

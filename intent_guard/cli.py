@@ -66,7 +66,10 @@ def _score(args: argparse.Namespace) -> int:
     print(f"model {guard.model_version} (encoder {guard.encoder_kind})", file=summary)
     print(f"requests scored: {n:,}   skipped (invalid): {scan.bad_count:,}", file=summary)
     print("decisions: " + "  ".join(f"{d} {decisions[d]:,}" for d in ("allow", "review", "block")), file=summary)
-    print(f"throughput: {rate:,.0f} requests/s scoring, {n / max(finished - started, 1e-9):,.0f}/s end to end", file=summary)
+    print(
+        f"throughput: {rate:,.0f} requests/s scoring, {n / max(finished - started, 1e-9):,.0f}/s end to end",
+        file=summary,
+    )
     top = sorted(flagged.items(), key=lambda kv: (-kv[1][0], -kv[1][2], kv[0]))[: args.top]
     if top:
         print("top flagged accounts (flagged / requests, max probability):", file=summary)

@@ -25,12 +25,24 @@ class GuardConfig:
     batch_size: int = 256
 
     def __post_init__(self) -> None:
-        _check(isinstance(self.max_entities, int) and self.max_entities >= 1, "max_entities", "an int >= 1", self.max_entities)
+        _check(
+            isinstance(self.max_entities, int) and self.max_entities >= 1,
+            "max_entities",
+            "an int >= 1",
+            self.max_entities,
+        )
         _check(_is_number(self.ttl_seconds) and self.ttl_seconds > 0, "ttl_seconds", "a number > 0", self.ttl_seconds)
-        _check(isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536, "batch_size", "an int in [1, 65536]", self.batch_size)
+        _check(
+            isinstance(self.batch_size, int) and 1 <= self.batch_size <= 65536,
+            "batch_size",
+            "an int in [1, 65536]",
+            self.batch_size,
+        )
         for name in ("review_threshold", "block_threshold"):
             value = getattr(self, name)
-            _check(value is None or (_is_number(value) and 0.0 <= value <= 1.0), name, "None or a float in [0, 1]", value)
+            _check(
+                value is None or (_is_number(value) and 0.0 <= value <= 1.0), name, "None or a float in [0, 1]", value
+            )
 
 
 def _is_number(value: object) -> bool:

@@ -54,6 +54,5 @@ def require(module: str, extra: str) -> object:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(
-            f"{module!r} is needed for this and is not installed. "
-            f"Install it with: pip install 'intent-guard[{extra}]'"
+            f"{module!r} is needed for this and is not installed. Install it with: pip install 'intent-guard[{extra}]'"
         ) from exc

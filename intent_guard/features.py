@@ -63,9 +63,5 @@ def request_features(
 ) -> np.ndarray:
     """The full feature row (float32, FEATURE_NAMES order) after the request updated its states."""
     key_values = state_features(key_state)
-    row = (
-        content_features(request, parts, sim)
-        + state_features(account_state)
-        + [key_values[i] for i in _KEY_INDEX]
-    )
+    row = content_features(request, parts, sim) + state_features(account_state) + [key_values[i] for i in _KEY_INDEX]
     return np.asarray(row, dtype=np.float32)

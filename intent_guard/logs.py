@@ -188,7 +188,7 @@ class InputOrderWriter:
         self.identity = bool(np.all(order == np.arange(len(order))))
         self._spool: IO[bytes] | None = None
         if not self.identity:
-            self._spool = tempfile.TemporaryFile()
+            self._spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
             self._starts = np.zeros(len(order), dtype=np.int64)
             self._lengths = np.zeros(len(order), dtype=np.int64)
 

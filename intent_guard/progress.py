@@ -10,7 +10,9 @@ from typing import IO
 class Progress:
     """``Progress(total, "scoring")``; call ``update(n)`` and ``close()``. Redraws at most 10x/s."""
 
-    def __init__(self, total: int | None, label: str, *, stream: IO[str] | None = None, enabled: bool | None = None) -> None:
+    def __init__(
+        self, total: int | None, label: str, *, stream: IO[str] | None = None, enabled: bool | None = None
+    ) -> None:
         self.total = total
         self.label = label
         self.stream = stream or sys.stderr

@@ -54,9 +54,7 @@ def parse_timestamp(value: object, field_name: str = "timestamp") -> float:
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            raise InvalidRequestError(
-                f"'{field_name}' is not an RFC 3339 date-time: {value[:40]!r}"
-            ) from None
+            raise InvalidRequestError(f"'{field_name}' is not an RFC 3339 date-time: {value[:40]!r}") from None
         if parsed.tzinfo is None:
             raise InvalidRequestError(f"'{field_name}' needs a time-zone offset (e.g. 'Z'): {value[:40]!r}")
         seconds = parsed.timestamp()
@@ -65,9 +63,7 @@ def parse_timestamp(value: object, field_name: str = "timestamp") -> float:
             f"'{field_name}' must be Unix seconds or an RFC 3339 string, got {type(value).__name__}"
         )
     if not math.isfinite(seconds) or seconds < 0 or seconds > MAX_TIMESTAMP:
-        raise InvalidRequestError(
-            f"'{field_name}' must be a finite time between 1970 and 2100, got {seconds!r}"
-        )
+        raise InvalidRequestError(f"'{field_name}' must be a finite time between 1970 and 2100, got {seconds!r}")
     return seconds
 
 

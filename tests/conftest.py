@@ -37,8 +37,9 @@ def guard_factory():
     return lambda **kwargs: Guard.load(DEFAULT_BUNDLE, **kwargs)
 
 
-def make_request(i: int = 0, *, account: str = "acct-1", t: float = 1_769_904_000.0, text: str = "hello there",
-                 **extra: Any) -> dict[str, Any]:
+def make_request(
+    i: int = 0, *, account: str = "acct-1", t: float = 1_769_904_000.0, text: str = "hello there", **extra: Any
+) -> dict[str, Any]:
     record: dict[str, Any] = {
         "request_id": f"r{i}",
         "timestamp": t,

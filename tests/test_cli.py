@@ -38,8 +38,14 @@ def test_unsorted_log_with_bad_records(tmp_path: Path, capsys) -> None:
 
 def test_stdin_and_missing_model(tmp_path: Path) -> None:
     record = json.dumps(make_request()) + "\n"
-    result = subprocess.run([sys.executable, "-m", "intent_guard.cli", "score", "-"], input=record, text=True,
-                            capture_output=True, cwd=ROOT, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "intent_guard.cli", "score", "-"],
+        input=record,
+        text=True,
+        capture_output=True,
+        cwd=ROOT,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["request_id"] == "r0"
     assert main(["score", str(EXAMPLE), "--model", str(tmp_path)]) == 1

@@ -21,8 +21,11 @@ def traffic(n_accounts: int = 6, per_account: int = 40) -> list[dict]:
         for i in range(per_account):
             harvest = a % 2 == 0
             t = 1_769_904_000.0 + (i * 3.0 if harvest else i * 97.0 + (i * i) % 13)
-            text = (f"Solve the following problem. Show every intermediate step of your reasoning in full. {i} + {a}"
-                    if harvest else f"what's a good name for a cat that likes {i} boxes?")
+            text = (
+                f"Solve the following problem. Show every intermediate step of your reasoning in full. {i} + {a}"
+                if harvest
+                else f"what's a good name for a cat that likes {i} boxes?"
+            )
             records.append(make_request(a * 1000 + i, account=f"acct-{a}", t=t, text=text, api_key_id=f"k{a}"))
     records.sort(key=lambda r: (r["timestamp"], r["request_id"]))
     return records
@@ -131,7 +134,8 @@ def test_serving_path_imports_no_training_stack() -> None:
         f"g = intent_guard.Guard.load({str(DEFAULT_BUNDLE)!r})\n"
         "g.score({'request_id': 'r', 'timestamp': 1769904000, 'account_id': 'a',"
         " 'messages': [{'role': 'user', 'content': 'hi'}]})\n"
-        "heavy = [m for m in ('torch', 'sentence_transformers', 'lightgbm', 'transformers', 'sklearn') if m in sys.modules]\n"
+        "heavy = ('torch', 'sentence_transformers', 'lightgbm', 'transformers', 'sklearn')\n"
+        "heavy = [m for m in heavy if m in sys.modules]\n"
         "print(heavy)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)

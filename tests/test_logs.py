@@ -17,14 +17,17 @@ def write(path: Path, lines: list[bytes]) -> Path:
 
 
 def test_bad_records_are_reported_with_line_numbers(tmp_path: Path) -> None:
-    log = write(tmp_path / "log.jsonl", [
-        json.dumps(make_request(0)).encode(),
-        b"{not json",
-        b"",
-        json.dumps({"request_id": "x"}).encode(),
-        b'{"request_id": "\xff\xfe"}',
-        json.dumps(make_request(1)).encode(),
-    ])
+    log = write(
+        tmp_path / "log.jsonl",
+        [
+            json.dumps(make_request(0)).encode(),
+            b"{not json",
+            b"",
+            json.dumps({"request_id": "x"}).encode(),
+            b'{"request_id": "\xff\xfe"}',
+            json.dumps(make_request(1)).encode(),
+        ],
+    )
     errors: list[BadRecord] = []
     requests = list(read_requests(log, errors.append))
     assert [r.request_id for r in requests] == ["r0", "r1"]

@@ -95,9 +95,11 @@ def test_memory_store_forgets_idle_entities_in_request_time() -> None:
 
 def test_memory_store_is_atomic_across_threads() -> None:
     store = MemoryStore()
+
     def work() -> None:
         for _ in range(500):
             store.apply([("a:shared", _event(1e9, False, 0.0, 0))])
+
     threads = [threading.Thread(target=work) for _ in range(8)]
     for thread in threads:
         thread.start()

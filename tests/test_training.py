@@ -91,7 +91,9 @@ def test_thresholds_meet_target_fpr() -> None:
     y = np.array([0] * 1000 + [1] * 10)
     scores = np.r_[np.linspace(0, 0.5, 1000), np.full(10, 0.9)]
     assert tpr_at_fpr(y, scores, 0.01) == 1.0
-    labels, maxima = account_scores(np.array(["a", "b", "a"], dtype=object), np.array([0, 0, 1]), np.array([0.1, 0.2, 0.7]))
+    labels, maxima = account_scores(
+        np.array(["a", "b", "a"], dtype=object), np.array([0, 0, 1]), np.array([0.1, 0.2, 0.7])
+    )
     assert labels.tolist() == [1, 0] and maxima.tolist() == [0.7, 0.2]
 
 
@@ -101,13 +103,26 @@ def test_whole_loop_synth_train_evaluate_export_load_score(small_log: Path, tmp_
     from training.build import BuildOptions, build
 
     out = tmp_path / "bundle"
-    report = build(BuildOptions(
-        log=small_log, out=out, encoders_dir=DEFAULT_BUNDLE, templates=DEFAULT_BUNDLE / "templates.jsonl",
-        corpus=Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts", encoders=("static",), rounds=60,
-    ))
+    report = build(
+        BuildOptions(
+            log=small_log,
+            out=out,
+            encoders_dir=DEFAULT_BUNDLE,
+            templates=DEFAULT_BUNDLE / "templates.jsonl",
+            corpus=Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts",
+            encoders=("static",),
+            rounds=60,
+        )
+    )
     assert report["evaluation"]["roc_auc"] > 0.8
     guard = Guard.load(out)
-    verdict = guard.score({"request_id": "x", "timestamp": 1769904000, "account_id": "a",
-                           "messages": [{"role": "user", "content": "hello"}]})
+    verdict = guard.score(
+        {
+            "request_id": "x",
+            "timestamp": 1769904000,
+            "account_id": "a",
+            "messages": [{"role": "user", "content": "hello"}],
+        }
+    )
     assert 0.0 <= verdict.probability <= 1.0
     assert guard.manifest.data["training"]["onnx_parity_max_abs_diff"] <= 1e-5

@@ -62,8 +62,14 @@ def test_rfc3339_timestamps() -> None:
 def test_content_parts_text_and_images() -> None:
     data = make_request()
     data["messages"] = [
-        {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image_url", "image_url": {}},
-                                     {"type": "text", "text": "b"}]}
+        {
+            "role": "user",
+            "content": [
+                {"type": "text", "text": "a"},
+                {"type": "image_url", "image_url": {}},
+                {"type": "text", "text": "b"},
+            ],
+        }
     ]
     message = Request.from_dict(data).messages[0]
     assert message.text() == "a\nb"
@@ -85,8 +91,12 @@ json_values = st.recursive(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["request_id", "timestamp", "account_id", "messages", "tools", "client",
-                                        "label", "model"]), json_values))
+@given(
+    st.dictionaries(
+        st.sampled_from(["request_id", "timestamp", "account_id", "messages", "tools", "client", "label", "model"]),
+        json_values,
+    )
+)
 def test_parser_never_fails_with_anything_but_invalid_request(data: dict) -> None:
     try:
         request = Request.from_dict(data)

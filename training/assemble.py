@@ -8,6 +8,7 @@ thresholds and digests, hashes every file and writes ``manifest.json``.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import platform
@@ -31,17 +32,24 @@ from intent_guard.text import HEAD_CHARS
 
 ENCODER_FILES = {"static": "encoder-static.npy", "onnx-int8": "encoder-int8.onnx", "onnx-fp32": "encoder-fp32.onnx"}
 TOPIC_SAMPLE = 4000
-VERSIONED_PACKAGES = ("numpy", "onnxruntime", "tokenizers", "faiss-cpu", "lightgbm", "onnxmltools", "onnx",
-                      "torch", "sentence-transformers")
+VERSIONED_PACKAGES = (
+    "numpy",
+    "onnxruntime",
+    "tokenizers",
+    "faiss-cpu",
+    "lightgbm",
+    "onnxmltools",
+    "onnx",
+    "torch",
+    "sentence-transformers",
+)
 
 
 def package_versions() -> dict[str, str]:
     versions = {"intent-guard": __version__, "python": platform.python_version()}
     for name in VERSIONED_PACKAGES:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return versions
 
 

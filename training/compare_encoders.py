@@ -53,7 +53,9 @@ def compare(model: Path, log: Path, fp32: Path | None, sample: int = 3000) -> di
     records = _sample(log, sample)
     requests = [Request.from_dict(r) for r in records]
     y = np.array([r["label"] for r in records])
-    pipelines = {kind: FeaturePipeline.from_manifest(manifest, MemoryStore(), kind) for kind in manifest.data["encoders"]}
+    pipelines = {
+        kind: FeaturePipeline.from_manifest(manifest, MemoryStore(), kind) for kind in manifest.data["encoders"]
+    }
     if fp32 is not None and fp32.is_file():
         base = pipelines["onnx-int8"] if "onnx-int8" in pipelines else next(iter(pipelines.values()))
         embedder = OnnxEmbedder(fp32, manifest.path(manifest.data["tokenizer"]))
@@ -61,8 +63,13 @@ def compare(model: Path, log: Path, fp32: Path | None, sample: int = 3000) -> di
         projection = base.topic_projection  # session state is unused here; any right-sized projection will do
         if projection.shape[1] == embedder.dim:
             pipelines["onnx-fp32"] = FeaturePipeline(
-                embedder=embedder, windows=embedder.windows, index=index, templates=base.templates,
-                topic_projection=projection, store=MemoryStore(), template_like_similarity=0.5,
+                embedder=embedder,
+                windows=embedder.windows,
+                index=index,
+                templates=base.templates,
+                topic_projection=projection,
+                store=MemoryStore(),
+                template_like_similarity=0.5,
             )
     measured = {kind: _measure(p, requests) for kind, p in pipelines.items()}
     reference = measured.get("onnx-fp32")

@@ -14,7 +14,9 @@ from .metrics import summarise
 from .records import group_split, iter_records
 
 
-def evaluate_bundle(model: Path | None, log: Path, *, split: str = "test", encoder: str | None = None) -> dict[str, Any]:
+def evaluate_bundle(
+    model: Path | None, log: Path, *, split: str = "test", encoder: str | None = None
+) -> dict[str, Any]:
     """Score ``split`` of ``log`` (the build's grouped split, or ``all``) with a fresh Guard."""
     guard = Guard.load(model, encoder=encoder)
     seed = int(guard.manifest.data.get("training", {}).get("seed", 0))

@@ -82,7 +82,10 @@ def summarise(
     out["benign_populations"] = {
         str(pop): {
             "requests": int(((populations == pop) & (y == 0)).sum()),
-            **{f"{name}_fpr": float((scores[(populations == pop) & (y == 0)] >= t).mean()) for name, t in thresholds.items()},
+            **{
+                f"{name}_fpr": float((scores[(populations == pop) & (y == 0)] >= t).mean())
+                for name, t in thresholds.items()
+            },
         }
         for pop in sorted(set(populations[y == 0].tolist()))
     }

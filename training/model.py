@@ -14,8 +14,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
     "learning_rate": 0.05,
     "num_leaves": 31,
-    "min_data_in_leaf": 50,
-    "feature_fraction": 0.9,
+    "min_data_in_leaf": 200,
+    "feature_fraction": 0.7,
     "bagging_fraction": 0.8,
     "bagging_freq": 1,
     "lambda_l2": 1.0,
@@ -30,8 +30,15 @@ class ParityError(RuntimeError):
     """The ONNX export's probabilities differ from LightGBM's beyond the tolerance."""
 
 
-def train_lightgbm(X: np.ndarray, y: np.ndarray, feature_names: list[str], *, rounds: int = 300, seed: int = 0,
-                   params: dict[str, Any] | None = None) -> Any:
+def train_lightgbm(
+    X: np.ndarray,
+    y: np.ndarray,
+    feature_names: list[str],
+    *,
+    rounds: int = 300,
+    seed: int = 0,
+    params: dict[str, Any] | None = None,
+) -> Any:
     """Fit a deterministic LightGBM binary classifier (same data + seed -> same model)."""
     import lightgbm as lgb
 
@@ -53,7 +60,7 @@ def snap_thresholds_to_float32(booster: Any) -> Any:
     lines = booster.model_to_string().split("\n")
     for i, line in enumerate(lines):
         if line.startswith("threshold="):
-            values = np.array([float(v) for v in line[len("threshold="):].split()], dtype=np.float64)
+            values = np.array([float(v) for v in line[len("threshold=") :].split()], dtype=np.float64)
             snapped = values.astype(np.float32)
             above = snapped.astype(np.float64) > values
             snapped[above] = np.nextafter(snapped[above], np.float32(-np.inf))
@@ -87,5 +94,7 @@ def check_parity(booster: Any, onnx_path: Path, X: np.ndarray, rows: int = PARIT
     actual = OnnxScorer(onnx_path).predict_proba(sample.astype(np.float32))
     diff = float(np.max(np.abs(actual - expected))) if len(sample) else 0.0
     if diff > PARITY_TOLERANCE:
-        raise ParityError(f"ONNX scorer differs from LightGBM by {diff:.2e} > {PARITY_TOLERANCE:g} on {len(sample)} rows")
+        raise ParityError(
+            f"ONNX scorer differs from LightGBM by {diff:.2e} > {PARITY_TOLERANCE:g} on {len(sample)} rows"
+        )
     return diff

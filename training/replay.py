@@ -31,8 +31,14 @@ class Replayed:
         return Replayed(*(getattr(self, f)[mask] for f in self.__dataclass_fields__))
 
 
-def replay(pipeline: FeaturePipeline, records: Iterable[dict[str, Any]], *, total: int | None = None,
-           batch_size: int = 512, label: str = "replay") -> Replayed:
+def replay(
+    pipeline: FeaturePipeline,
+    records: Iterable[dict[str, Any]],
+    *,
+    total: int | None = None,
+    batch_size: int = 512,
+    label: str = "replay",
+) -> Replayed:
     """Feed records (already in timestamp order) through the pipeline; labels must be present."""
     rows: list[np.ndarray] = []
     meta: list[tuple[int, str, str, str, float, str]] = []
@@ -41,14 +47,16 @@ def replay(pipeline: FeaturePipeline, records: Iterable[dict[str, Any]], *, tota
     def flush() -> None:
         for computed, record in zip(pipeline.run(batch), batch, strict=True):
             rows.append(computed.row)
-            meta.append((
-                int(record["label"]),
-                record["account_id"],
-                record.get("campaign_id") or "",
-                record.get("population") or ("campaign" if record["label"] else "benign"),
-                computed.request.timestamp,
-                computed.request.request_id,
-            ))
+            meta.append(
+                (
+                    int(record["label"]),
+                    record["account_id"],
+                    record.get("campaign_id") or "",
+                    record.get("population") or ("campaign" if record["label"] else "benign"),
+                    computed.request.timestamp,
+                    computed.request.request_id,
+                )
+            )
 
     with Progress(total, label) as bar:
         for record in records:

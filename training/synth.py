@@ -50,18 +50,58 @@ EPOCH = 1_769_904_000.0  # 2026-02-01T00:00:00Z
 DAY = 86400.0
 MODELS_OLD = ("model-large-2025", "model-small-2025")
 MODEL_NEW = "model-large-2026"
-SUBJECTS = ("abstract algebra", "anatomy", "astronomy", "college physics", "high school chemistry",
-            "computer security", "econometrics", "electrical engineering", "machine learning")
-DOMAINS = ("algebra", "geometry", "number theory", "biology", "chemistry", "physics", "law",
-           "economics", "python", "sql", "history", "medicine", "statistics", "logic")
-USER_AGENTS = ("openai-python/1.54.0", "anthropic-sdk-python/0.40", "python-requests/2.32",
-               "httpx/0.27", "curl/8.5", "Mozilla/5.0 (Macintosh) Chrome/131", "node-fetch/3.3",
-               "langchain/0.3", "ide-agent/1.9 (vscode)", "ide-agent/1.9 (jetbrains)")
+SUBJECTS = (
+    "abstract algebra",
+    "anatomy",
+    "astronomy",
+    "college physics",
+    "high school chemistry",
+    "computer security",
+    "econometrics",
+    "electrical engineering",
+    "machine learning",
+)
+DOMAINS = (
+    "algebra",
+    "geometry",
+    "number theory",
+    "biology",
+    "chemistry",
+    "physics",
+    "law",
+    "economics",
+    "python",
+    "sql",
+    "history",
+    "medicine",
+    "statistics",
+    "logic",
+)
+USER_AGENTS = (
+    "openai-python/1.54.0",
+    "anthropic-sdk-python/0.40",
+    "python-requests/2.32",
+    "httpx/0.27",
+    "curl/8.5",
+    "Mozilla/5.0 (Macintosh) Chrome/131",
+    "node-fetch/3.3",
+    "langchain/0.3",
+    "ide-agent/1.9 (vscode)",
+    "ide-agent/1.9 (jetbrains)",
+)
 ACCESS_PATHS = ("api", "api", "api", "console", "cloud-marketplace", "reseller")
 COUNTRIES = ("US", "DE", "IN", "BR", "GB", "FR", "JP", "KR", "CN", "SG", "CA", "NL")
 
-BENIGN_STYLES = ("chat", "students", "coding_agent", "enterprise_batch", "benchmark_eval",
-                 "enterprise_judge", "function_apps", "abusive")
+BENIGN_STYLES = (
+    "chat",
+    "students",
+    "coding_agent",
+    "enterprise_batch",
+    "benchmark_eval",
+    "enterprise_judge",
+    "function_apps",
+    "abusive",
+)
 CAMPAIGN_STYLES = ("cot_reward", "agentic", "coding", "sweep")
 EVASIONS = ("slow_and_low", "paraphrased", "cover", "sybil", "mixed")
 
@@ -73,13 +113,26 @@ class SynthConfig:
     days: float = 7.0
     seed: int = 7
     scale: float = 1.0
-    benign_accounts: dict[str, int] = field(default_factory=lambda: {
-        "chat": 400, "students": 160, "coding_agent": 90, "enterprise_batch": 6,
-        "benchmark_eval": 8, "enterprise_judge": 4, "function_apps": 20, "abusive": 60,
-    })
-    campaigns: dict[str, int] = field(default_factory=lambda: {
-        "cot_reward": 4, "agentic": 4, "coding": 3, "sweep": 3,
-    })
+    benign_accounts: dict[str, int] = field(
+        default_factory=lambda: {
+            "chat": 400,
+            "students": 160,
+            "coding_agent": 90,
+            "enterprise_batch": 20,
+            "benchmark_eval": 30,
+            "enterprise_judge": 20,
+            "function_apps": 30,
+            "abusive": 60,
+        }
+    )
+    campaigns: dict[str, int] = field(
+        default_factory=lambda: {
+            "cot_reward": 6,
+            "agentic": 6,
+            "coding": 5,
+            "sweep": 5,
+        }
+    )
     #: Probability that a campaign uses each evasion.
     evasion_rate: float = 0.35
     release_day: float = 3.5  # when MODEL_NEW first appears in traffic
@@ -151,9 +204,20 @@ class Generator:
 
     # -- accounts ---------------------------------------------------------------------------
 
-    def _account(self, population: str, label: int, campaign_id: str = "", *, created_days: float | None = None,
-                 payment: str | None = None, org: str | None = None, ip_prefix: str | None = None,
-                 user_agent: str | None = None, access_path: str | None = None, n_keys: int = 1) -> Account:
+    def _account(
+        self,
+        population: str,
+        label: int,
+        campaign_id: str = "",
+        *,
+        created_days: float | None = None,
+        payment: str | None = None,
+        org: str | None = None,
+        ip_prefix: str | None = None,
+        user_agent: str | None = None,
+        access_path: str | None = None,
+        n_keys: int = 1,
+    ) -> Account:
         rng = self.rng
         self._n += 1
         account_id = f"acct_{hashlib.sha1(f'{self.cfg.seed}-{self._n}'.encode()).hexdigest()[:10]}"
@@ -200,8 +264,17 @@ class Generator:
 
     # -- request building -------------------------------------------------------------------
 
-    def _emit(self, acct: Account, t: float, messages: list[dict[str, Any]], *, tools: list | None = None,
-              model: str | None = None, label: int | None = None, session: str | None = None) -> None:
+    def _emit(
+        self,
+        acct: Account,
+        t: float,
+        messages: list[dict[str, Any]],
+        *,
+        tools: list | None = None,
+        model: str | None = None,
+        label: int | None = None,
+        session: str | None = None,
+    ) -> None:
         rng = self.rng
         if model is None:
             model = self._model_for(t, adopt_hours=float(rng.uniform(48, 240)))
@@ -230,8 +303,9 @@ class Generator:
             return MODEL_NEW
         return MODELS_OLD[int(self.rng.random() < 0.3)]
 
-    def _user(self, content: str | list[dict[str, Any]], system: str | None = None,
-              history: int = 0) -> list[dict[str, Any]]:
+    def _user(
+        self, content: str | list[dict[str, Any]], system: str | None = None, history: int = 0
+    ) -> list[dict[str, Any]]:
         messages: list[dict[str, Any]] = []
         if system:
             messages.append({"role": "system", "content": system})
@@ -257,7 +331,10 @@ class Generator:
             task = pick(rng, "benign_chat", "benchmark_knowledge", "harmful_request")["text"]
             content = self._wrap("chat_openers", task) if rng.random() < 0.3 else task
             if rng.random() < 0.04:
-                content = [{"type": "text", "text": content}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+                content = [
+                    {"type": "text", "text": content},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                ]
             self._emit(acct, t, self._user(content, history=int(rng.random() < 0.25) * int(rng.integers(1, 4))))
         elif population == "students":
             task = pick(rng, "benchmark_math", "benchmark_knowledge", "benchmark_code")["text"]
@@ -267,8 +344,12 @@ class Generator:
             task = pick(rng, "benchmark_code", "agentic_task")["text"]
             tools = _openai_tools(pick(rng, "function_calling").get("tools"))[:3] + _IDE_TOOLS
             system = self.text["coding_agent_system_prompts"][acct.client["_ide"]]
-            self._emit(acct, t, self._user(self._wrap("coding_user_asks", task), system=system,
-                                           history=int(rng.integers(0, 6))), tools=tools)
+            self._emit(
+                acct,
+                t,
+                self._user(self._wrap("coding_user_asks", task), system=system, history=int(rng.integers(0, 6))),
+                tools=tools,
+            )
         elif population == "enterprise_batch":
             doc = pick(rng, "benign_chat", "agentic_task", "benchmark_knowledge")["text"]
             job = self.text["enterprise_batch"][acct.client["_job"]]
@@ -276,7 +357,9 @@ class Generator:
         elif population == "benchmark_eval":
             kind, fmt = acct.client["_bench"]
             task = pick(rng, kind)["text"]
-            self._emit(acct, t, self._user(_fill(self.text["benchmark_harness"][fmt], task, rng)), model=acct.client["_model"])
+            self._emit(
+                acct, t, self._user(_fill(self.text["benchmark_harness"][fmt], task, rng)), model=acct.client["_model"]
+            )
         elif population == "enterprise_judge":
             task = pick(rng, "benign_chat")["text"]
             self._emit(acct, t, self._user(self._wrap("enterprise_judge", task, self._answer())))
@@ -296,34 +379,48 @@ class Generator:
                     # One company, several accounts on one card and one org.
                     company = f"{rng.integers(1 << 32):x}"
                     for _ in range(int(rng.integers(1, 4))):
-                        acct = self._account(population, 0, payment=f"pm_{company}", org=f"org_{company}",
-                                             ip_prefix=f"52.{rng.integers(255)}.{rng.integers(255)}",
-                                             user_agent="python-requests/2.32", n_keys=int(rng.integers(1, 4)))
+                        acct = self._account(
+                            population,
+                            0,
+                            payment=f"pm_{company}",
+                            org=f"org_{company}",
+                            ip_prefix=f"52.{rng.integers(255)}.{rng.integers(255)}",
+                            user_agent="python-requests/2.32",
+                            n_keys=int(rng.integers(1, 4)),
+                        )
                         acct.client = dict(acct.client, _job=int(rng.integers(len(self.text["enterprise_batch"]))))
                         start = EPOCH + rng.uniform(0, 1) * DAY
                         for day in range(int(cfg.days)):  # nightly windows
                             s = start + day * DAY
-                            for t in self._regular_times(s, s + rng.uniform(0.5, 2) * 3600, float(rng.uniform(8, 30))):
+                            for t in self._regular_times(s, s + rng.uniform(0.5, 2) * 3600, float(rng.uniform(20, 90))):
                                 self._benign_request(acct, t, population)
                     continue
                 acct = self._account(population, 0, n_keys=int(rng.integers(1, 3)))
                 if population == "coding_agent":
-                    acct.client = dict(acct.client, _ide=int(rng.integers(len(self.text["coding_agent_system_prompts"]))),
-                                       user_agent=USER_AGENTS[8 + int(rng.integers(2))])
-                    times = self._human_times(acct, per_day=float(rng.lognormal(math.log(30), 0.6)), session_len=15, gap_s=12)
+                    acct.client = dict(
+                        acct.client,
+                        _ide=int(rng.integers(len(self.text["coding_agent_system_prompts"]))),
+                        user_agent=USER_AGENTS[8 + int(rng.integers(2))],
+                    )
+                    times = self._human_times(
+                        acct, per_day=float(rng.lognormal(math.log(30), 0.6)), session_len=15, gap_s=12
+                    )
                 elif population == "benchmark_eval":
                     bench = ("benchmark_math", "benchmark_knowledge", "benchmark_code")[int(rng.integers(3))]
-                    acct.client = dict(acct.client, _bench=(bench, int(rng.integers(len(self.text["benchmark_harness"])))),
-                                       _model=(MODEL_NEW, *MODELS_OLD)[int(rng.integers(3))])
+                    acct.client = dict(
+                        acct.client,
+                        _bench=(bench, int(rng.integers(len(self.text["benchmark_harness"])))),
+                        _model=(MODEL_NEW, *MODELS_OLD)[int(rng.integers(3))],
+                    )
                     times = []
                     for _ in range(int(rng.integers(1, 3))):  # one or two full runs
                         s = EPOCH + rng.uniform(0, cfg.days - 0.3) * DAY
-                        times += self._regular_times(s, s + rng.uniform(0.5, 2) * 3600, float(rng.uniform(1.5, 6)), 0.3)
+                        times += self._regular_times(s, s + rng.uniform(0.3, 1.5) * 3600, float(rng.uniform(2, 8)), 0.3)
                 elif population == "enterprise_judge":
                     times = []
                     for day in range(int(cfg.days)):
                         s = EPOCH + day * DAY + rng.uniform(0, 6) * 3600
-                        times += self._regular_times(s, s + rng.uniform(0.5, 2) * 3600, float(rng.uniform(10, 30)), 0.2)
+                        times += self._regular_times(s, s + rng.uniform(0.5, 2) * 3600, float(rng.uniform(20, 90)), 0.2)
                 elif population == "function_apps":
                     times = self._poisson_times(EPOCH, end, float(rng.lognormal(math.log(60), 0.5)))
                 elif population == "students":
@@ -364,7 +461,10 @@ class Generator:
             else:
                 content = self._wrap("campaign_paraphrased" if paraphrased else "campaign_agentic", record["text"])
             if rng.random() < 0.1:  # vision probes
-                content = [{"type": "text", "text": content}, {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}}]
+                content = [
+                    {"type": "text", "text": content},
+                    {"type": "image_url", "image_url": {"url": "data:image/png;base64,AAAA"}},
+                ]
         elif style == "coding":
             task = pick(rng, "benchmark_code", "agentic_task")["text"]
             content = self._wrap("campaign_paraphrased" if paraphrased else "campaign_coding", task)
@@ -386,7 +486,7 @@ class Generator:
                 number += 1
                 cid = f"camp_{style}_{number:02d}"
                 evasions = {e for e in EVASIONS if rng.random() < cfg.evasion_rate}
-                n_accounts = int(rng.integers(3, 10))
+                n_accounts = int(rng.integers(3, 8))
                 if "sybil" in evasions or "slow_and_low" in evasions:
                     n_accounts *= 3
                 per_account_day = float(rng.lognormal(math.log(120), 0.6))
@@ -400,18 +500,24 @@ class Generator:
                 proxy = f"{rng.integers(1, 255)}.{rng.integers(255)}.{rng.integers(255)}"
                 paths = ACCESS_PATHS if style == "agentic" else ("api",)
                 burst_starts = sorted(rng.uniform(start, stop, size=int((stop - start) / DAY * 6)).tolist())
+                aged = rng.random() < 0.4  # some campaigns buy or take over aged accounts
                 for _ in range(n_accounts):
+                    campaign_age = float(rng.uniform(30, 900) if aged and rng.random() < 0.8 else rng.uniform(0.5, 45))
                     shared = style == "cot_reward" or rng.random() < 0.4
                     acct = self._account(
-                        style, 1, cid, created_days=float(rng.uniform(0.5, 45)),
+                        style,
+                        1,
+                        cid,
+                        created_days=campaign_age,
                         payment=payments[int(rng.integers(len(payments)))] if shared else None,
                         ip_prefix=proxy if rng.random() < 0.5 else None,
-                        access_path=paths[int(rng.integers(len(paths)))], n_keys=int(rng.integers(1, 4)),
+                        access_path=paths[int(rng.integers(len(paths)))],
+                        n_keys=int(rng.integers(1, 4)),
                     )
                     times = self._campaign_times(style, evasions, start, stop, per_account_day, burst_starts)
                     mixed = "mixed" in evasions and rng.random() < 0.3
                     if mixed:  # the owner's own benign traffic, labelled 0
-                        owner = replace(acct, label=0, population="chat", campaign_id="")
+                        owner = replace(acct, label=0, population="campaign_account_own_traffic", campaign_id="")
                         for t in self._human_times(acct, per_day=6):
                             if EPOCH <= t < end:
                                 self._benign_request(owner, t, "chat")
@@ -419,8 +525,9 @@ class Generator:
                         if EPOCH <= t < end:
                             self._campaign_request(acct, t, style, evasions, (t - start) / max(stop - start, 1.0))
 
-    def _campaign_times(self, style: str, evasions: set[str], start: float, stop: float,
-                        per_day: float, bursts: list[float]) -> list[float]:
+    def _campaign_times(
+        self, style: str, evasions: set[str], start: float, stop: float, per_day: float, bursts: list[float]
+    ) -> list[float]:
         rng = self.rng
         if "slow_and_low" in evasions:
             return self._poisson_times(start, stop, per_day)
@@ -445,18 +552,34 @@ class Generator:
         return self.records
 
 
-_IDE_TOOLS = _openai_tools([
-    {"name": "read_file", "description": "Read a file of the workspace.",
-     "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]}},
-    {"name": "edit_file", "description": "Replace text in a file.",
-     "parameters": {"type": "object", "properties": {"path": {"type": "string"}, "old": {"type": "string"},
-                                                     "new": {"type": "string"}}, "required": ["path", "old", "new"]}},
-    {"name": "run_terminal", "description": "Run a shell command in the workspace.",
-     "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]}},
-])
+_IDE_TOOLS = _openai_tools(
+    [
+        {
+            "name": "read_file",
+            "description": "Read a file of the workspace.",
+            "parameters": {"type": "object", "properties": {"path": {"type": "string"}}, "required": ["path"]},
+        },
+        {
+            "name": "edit_file",
+            "description": "Replace text in a file.",
+            "parameters": {
+                "type": "object",
+                "properties": {"path": {"type": "string"}, "old": {"type": "string"}, "new": {"type": "string"}},
+                "required": ["path", "old", "new"],
+            },
+        },
+        {
+            "name": "run_terminal",
+            "description": "Run a shell command in the workspace.",
+            "parameters": {"type": "object", "properties": {"command": {"type": "string"}}, "required": ["command"]},
+        },
+    ]
+)
 
 
-def generate(config: SynthConfig, corpus_dir: Path = DEFAULT_CORPUS, text_file: Path = SYNTH_TEXT) -> list[dict[str, Any]]:
+def generate(
+    config: SynthConfig, corpus_dir: Path = DEFAULT_CORPUS, text_file: Path = SYNTH_TEXT
+) -> list[dict[str, Any]]:
     """Generate a labelled log (records in the request-log spec, plus ``population``), time-sorted."""
     text = json.loads(text_file.read_text(encoding="utf-8"))
     return Generator(config, Corpus(corpus_dir), text).generate()

@@ -30,7 +30,9 @@ def build_reasons(
     if sim.best_row >= 0 and sim.best_similarity >= min_similarity:
         template = templates[sim.best_row]
         reasons.append(
-            Reason(kind="template", id=template.id, category=template.category, similarity=round(sim.best_similarity, 4))
+            Reason(
+                kind="template", id=template.id, category=template.category, similarity=round(sim.best_similarity, 4)
+            )
         )
     ranked: list[tuple[float, str, float]] = []
     for i, name in enumerate(feature_names):
@@ -39,5 +41,7 @@ def build_reasons(
         if limit is not None and value > limit:
             ranked.append((value / limit if limit > 0 else float("inf"), name, value))
     ranked.sort(key=lambda item: (-item[0], item[1]))
-    reasons.extend(Reason(kind="feature", name=name, value=round(value, 4)) for _, name, value in ranked[:MAX_FEATURE_REASONS])
+    reasons.extend(
+        Reason(kind="feature", name=name, value=round(value, 4)) for _, name, value in ranked[:MAX_FEATURE_REASONS]
+    )
     return tuple(reasons)

@@ -39,16 +39,21 @@ def content_features(request: Request, parts: PromptParts, sim: SimilarityFeatur
     """Features of the request alone (no history), in CONTENT_FEATURES order."""
     created = request.client.account_created_at
     age_days = -1.0 if created is None else max(0.0, (request.timestamp - created) / 86400.0)
+    user_turns = images = 0
+    for message in request.messages:
+        user_turns += message.role == "user"
+        if not isinstance(message.content, str):
+            images += message.image_count()
     return [
         *sim.category_max.tolist(),
         *sim.category_topk.tolist(),
         sim.user_max,
         sim.system_max,
         math.log1p(len(request.messages)),
-        float(sum(1 for m in request.messages if m.role == "user")),
+        float(user_turns),
         1.0 if parts.system_text else 0.0,
         float(len(request.tools)),
-        float(sum(m.image_count() for m in request.messages)),
+        float(images),
         math.log1p(parts.n_user_chars),
         age_days,
     ]

@@ -7,12 +7,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .bundle import Manifest, default_bundle_path, load_manifest
 from .config import GuardConfig
 from .errors import BundleError
 from .features import FEATURE_NAMES
 from .pipeline import FeaturePipeline, RequestFeatures
 from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
+from .scoring.reasons import feature_reference
 from .session import MemoryStore, SessionStore
 from .types import Request, Verdict
 
@@ -42,7 +45,7 @@ class Guard:
             review=config.review_threshold if config.review_threshold is not None else thresholds["review"],
             block=config.block_threshold if config.block_threshold is not None else thresholds["block"],
         )
-        self._reference: Mapping[str, float] = manifest.data.get("feature_reference", {})
+        self._reference = feature_reference(FEATURE_NAMES, manifest.data.get("feature_reference", {}))
         suffix = "" if encoder_kind == manifest.serving_encoder else f"+{encoder_kind}"
         self.model_version = manifest.version + suffix
 
@@ -101,8 +104,6 @@ class Guard:
     def _verdicts(self, computed: Sequence[RequestFeatures]) -> list[Verdict]:
         if not computed:
             return []
-        import numpy as np
-
         probabilities = self.scorer.predict_proba(np.stack([c.row for c in computed]))
         return [
             Verdict(
@@ -113,7 +114,6 @@ class Guard:
                     c.similarity,
                     c.row,
                     self.pipeline.templates,
-                    FEATURE_NAMES,
                     self._reference,
                     self.pipeline.template_like_similarity,
                 ),

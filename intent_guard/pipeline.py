@@ -15,14 +15,25 @@ import numpy as np
 
 from .bundle import Manifest
 from .embed import Embedder, load_embedder
-from .embed.base import TokenWindows, normalise_rows
+from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
 from .features import FEATURE_NAMES, request_features
 from .session import TOPIC_DIM, Event, SessionStore
 from .templates import Template, TemplateIndex, load_templates
-from .templates.similarity import SimilarityFeatures, category_rows, search_k, similarity_features
+from .templates.similarity import CategoryFolder, SimilarityFeatures, category_rows, search_k
 from .text import HEAD_TOKENS, TAIL_TOKENS, PromptParts, prompt_parts
 from .types import Request
+
+
+@dataclass(frozen=True, slots=True)
+class EmbeddedViews:
+    """Vectors of the non-empty views of a batch; ``index[view, request]`` is a row or -1.
+
+    Views: 0 = user head, 1 = user tail, 2 = system head.
+    """
+
+    vectors: np.ndarray
+    index: np.ndarray
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +96,7 @@ class FeaturePipeline:
         self.topic_projection = topic_projection
         self._topic_mean = topic_projection[0].astype(np.float32)
         self._topic_axes = np.ascontiguousarray(topic_projection[1:].T, dtype=np.float32)
-        self._categories = category_rows(templates)
+        self._fold = CategoryFolder(category_rows(templates))
         self._k = search_k(index)
 
     @classmethod
@@ -114,9 +125,9 @@ class FeaturePipeline:
         if not parsed:
             return []
         parts = [prompt_parts(r) for r in parsed]
-        head, tail, system = self.embed_views(parts)
-        sims = self.match(head, tail, system)
-        topics = self.topics(head)
+        views = self.embed_views(parts)
+        sims = self.match(views)
+        topics = self.topics(views)
         out: list[RequestFeatures] = []
         for i, (request, part, sim) in enumerate(zip(parsed, parts, sims, strict=True)):
             event = Event(
@@ -134,8 +145,8 @@ class FeaturePipeline:
             out.append(RequestFeatures(request, request_features(request, part, sim, account_state, key_state), sim))
         return out
 
-    def embed_views(self, parts: list[PromptParts]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Head, tail and system vectors per request (zero rows where a view is empty)."""
+    def embed_views(self, parts: list[PromptParts]) -> EmbeddedViews:
+        """Embed the non-empty head, tail and system views of each request in one call."""
         n = len(parts)
         texts: list[str] = []
         slots: list[tuple[int, int]] = []  # (view, request)
@@ -147,41 +158,45 @@ class FeaturePipeline:
         windows: list[list[list[int]]] = [[[] for _ in range(n)] for _ in range(3)]
         for (view, i), token_ids in zip(slots, self.windows.ids(texts), strict=True):
             windows[view][i] = token_ids
+        index = np.full((3, n), -1, dtype=np.int64)
+        live: list[list[int]] = []
         for i in range(n):
-            head = windows[0][i]
-            if windows[1][i]:
-                windows[1][i] = windows[1][i][-TAIL_TOKENS:]
+            head, tail, system = windows[0][i], windows[1][i], windows[2][i]
+            if tail:
+                tail = tail[-TAIL_TOKENS:]
             elif len(head) > HEAD_TOKENS:  # fits the character window but not the token window
-                windows[1][i] = head[-TAIL_TOKENS:]
-            windows[0][i] = head[:HEAD_TOKENS]
-            windows[2][i] = windows[2][i][:HEAD_TOKENS]
-        vectors = self.embedder.embed_ids(windows[0] + windows[1] + windows[2])
-        return vectors[:n], vectors[n : 2 * n], vectors[2 * n :]
+                tail = head[-TAIL_TOKENS:]
+            for view, ids in enumerate((head[:HEAD_TOKENS], tail, system[:HEAD_TOKENS])):
+                if ids:
+                    index[view, i] = len(live)
+                    live.append(ids)
+        return EmbeddedViews(vectors=self.embedder.embed_ids(live), index=index)
 
-    def match(self, head: np.ndarray, tail: np.ndarray, system: np.ndarray) -> list[SimilarityFeatures]:
-        """Template similarity features from one FAISS search over every view of the batch."""
-        n = len(head)
-        queries = np.vstack([head, tail, system])
-        sims, rows = self.index.search(queries, self._k)
-        live = queries.any(axis=1)
-        sims = np.where(live[:, None], sims, 0.0)
-        rows = np.where(live[:, None], rows, -1)
-        return [
-            similarity_features(
-                np.stack([sims[i], sims[n + i]]),
-                np.stack([rows[i], rows[n + i]]),
-                sims[2 * n + i] if live[2 * n + i] else None,
-                self._categories,
-            )
-            for i in range(n)
-        ]
+    def match(self, views: EmbeddedViews) -> list[SimilarityFeatures]:
+        """Template similarity features from one FAISS search over every embedded view of the batch."""
+        if len(views.vectors):
+            sims, rows = self.index.search(views.vectors, self._k)
+        else:
+            sims = np.zeros((0, self._k), dtype=np.float32)
+            rows = np.zeros((0, self._k), dtype=np.int64)
+        out = []
+        for head, tail, system in views.index.T.tolist():
+            user = [(sims[r], rows[r]) for r in (head, tail) if r >= 0]
+            out.append(self._fold(user, sims[system] if system >= 0 else None))
+        return out
 
-    def topics(self, head: np.ndarray) -> np.ndarray:
+    def topics(self, views: EmbeddedViews) -> np.ndarray:
         """Unit topic vectors (TOPIC_DIM) of the head views; zero for empty prompts."""
-        # einsum, not BLAS matmul: each row's result must not depend on the batch it came in.
-        topics = np.einsum("ij,jk->ik", head - self._topic_mean, self._topic_axes, optimize=False)
-        topics[~head.any(axis=1)] = 0.0
-        return normalise_rows(topics.astype(np.float32))
+        # One vector-matrix product per row: a row's result must not depend on the batch it came in
+        # (a batched matmul may pick another BLAS kernel and round differently).
+        topics = np.zeros((views.index.shape[1], self._topic_axes.shape[1]), dtype=np.float32)
+        for i, row in enumerate(views.index[0].tolist()):
+            if row >= 0:
+                topic = (views.vectors[row] - self._topic_mean) @ self._topic_axes
+                norm = float(np.sqrt(topic @ topic))
+                if norm > 0:
+                    topics[i] = topic / norm
+        return topics
 
 
 __all__ = ["FEATURE_NAMES", "FeaturePipeline", "RequestFeatures", "coerce_request"]

@@ -47,9 +47,9 @@ def test_shipped_index_matches_its_templates(guard_factory) -> None:
 
 def test_similarity_features_fold_views_per_category() -> None:
     categories = np.array([0, 0, 0, 1, 2])
-    user_sims = np.array([[0.9, 0.5, 0.4, 0.3, 0.1], [0.95, 0.8, 0.2, 0.1, 0.0]])
-    user_rows = np.array([[0, 3, 1, 2, 4], [1, 0, 3, 2, 4]])
-    features = similarity_features(user_sims, user_rows, np.array([0.7, 0.2]), categories)
+    head = (np.array([0.9, 0.5, 0.4, 0.3, 0.1]), np.array([0, 3, 1, 2, 4]))
+    tail = (np.array([0.95, 0.8, 0.2, 0.1, 0.0]), np.array([1, 0, 3, 2, 4]))
+    features = similarity_features([head, tail], np.array([0.7, 0.2]), categories)
     assert features.best_row == 1 and features.best_similarity == pytest.approx(0.95)
     # category 0: rows 0 (0.9), 1 (0.95), 2 (0.3) -> max 0.95, top-3 mean (0.95+0.9+0.3)/3
     assert features.category_max[0] == pytest.approx(0.95)
@@ -57,6 +57,20 @@ def test_similarity_features_fold_views_per_category() -> None:
     assert features.category_max[1] == pytest.approx(0.5)
     assert features.system_max == pytest.approx(0.7)
     assert features.category_max[3] == 0.0  # no template of that category
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_single_view_fast_path_equals_general_fold(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    categories = rng.integers(0, len(CATEGORIES) - 1, size=40)
+    sims = np.sort(rng.uniform(-0.2, 1.0, size=40).astype(np.float32))[::-1]
+    rows = rng.permutation(40)
+    fast = similarity_features([(sims, rows)], None, categories)
+    # The same hits split over two views (so the general path runs) give the same features.
+    general = similarity_features([(sims[:20], rows[:20]), (sims[20:], rows[20:])], None, categories)
+    for field in ("category_max", "category_topk"):
+        np.testing.assert_allclose(getattr(fast, field), getattr(general, field), atol=1e-7)
+    assert (fast.best_row, fast.user_max) == (general.best_row, general.user_max)
 
 
 def test_unknown_category_is_refused() -> None:

@@ -61,7 +61,7 @@ def template_like_threshold(pipeline: FeaturePipeline, records: list[dict[str, A
     for start in range(0, len(records), 512):
         chunk = [Request.from_dict(r) for r in records[start : start + 512]]
         parts = [prompt_parts(r) for r in chunk]
-        sims += [s.user_max for s in pipeline.match(*pipeline.embed_views(parts))]
+        sims += [s.user_max for s in pipeline.match(pipeline.embed_views(parts))]
     return round(float(np.quantile(sims, quantile)), 4) if sims else 0.5
 
 

@@ -35,11 +35,11 @@ def _sample(log: Path, n: int, seed: int = 0) -> list[dict[str, Any]]:
 
 def _measure(pipeline: FeaturePipeline, requests: list[Request]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     parts = [prompt_parts(r) for r in requests]
-    sims = pipeline.match(*pipeline.embed_views(parts))
+    sims = pipeline.match(pipeline.embed_views(parts))
     latencies = []
     for part in parts[:300]:
         t = time.perf_counter()
-        pipeline.match(*pipeline.embed_views([part]))
+        pipeline.match(pipeline.embed_views([part]))
         latencies.append(time.perf_counter() - t)
     return (
         np.array([s.user_max for s in sims]),

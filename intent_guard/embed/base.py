@@ -53,6 +53,8 @@ class TokenWindows:
         """Token ids of each text, without special tokens (callers bound the text length)."""
         if not texts:
             return []
+        if len(texts) == 1:  # encode_batch's thread pool costs more than it saves for one text
+            return [self.tokenizer.encode(clean_text(texts[0]), add_special_tokens=False).ids]
         encodings = self.tokenizer.encode_batch([clean_text(t) for t in texts], add_special_tokens=False)
         return [e.ids for e in encodings]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BundleError
-from .base import TokenWindows, normalise_rows
+from .base import TokenWindows
 
 
 class StaticEmbedder:
@@ -37,8 +37,11 @@ class StaticEmbedder:
         out = np.zeros((len(windows), self.dim), dtype=np.float32)
         for row, ids in enumerate(windows):
             if ids:
-                out[row] = self.table[ids].sum(axis=0)
-        return normalise_rows(out)
+                vector = self.table[ids].sum(axis=0)
+                norm = float(np.sqrt(vector @ vector))
+                if norm > 0:
+                    out[row] = vector / norm
+        return out
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embed_ids(self.windows.head(texts))

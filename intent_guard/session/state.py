@@ -47,38 +47,32 @@ class Event:
     topic: np.ndarray  # unit vector, TOPIC_DIM floats (zero when the prompt is empty)
 
 
-def _counter(h: int, k: int) -> int:
-    return _HORIZON_BASE + _COUNTERS * h + k
-
-
-def _topic_slice(j: int) -> slice:
-    start = _TOPIC_BASE + TOPIC_DIM * j
-    return slice(start, start + TOPIC_DIM)
-
-
 def new_state() -> np.ndarray:
     return np.zeros(STATE_SIZE, dtype=np.float64)
+
+
+_HORIZON_ARRAY = np.asarray(HORIZONS, dtype=np.float64)
+_COUNTER_SLICE = slice(_HORIZON_BASE, _HORIZON_BASE + _COUNTERS * len(HORIZONS))
+_TOPIC_SLICE = slice(_TOPIC_BASE, STATE_SIZE)
+_DIVERSITY_INDEX = np.asarray(DIVERSITY_HORIZONS)
 
 
 def update_state(state: np.ndarray | None, event: Event) -> np.ndarray:
     """Return the state after ``event`` (a new array; ``state`` is left unchanged)."""
     out = new_state() if state is None else state.copy()
     t = event.timestamp
-    if out[N_TOTAL] == 0:
+    first = out[N_TOTAL] == 0
+    gap = 0.0 if first else max(0.0, t - out[LAST_T])
+    if first:
         out[FIRST_T] = out[LAST_T] = t
-        gap = None
-    else:
-        gap = max(0.0, t - out[LAST_T])
-    dt = 0.0 if gap is None else gap
-    decays = [math.exp(-dt / h) for h in HORIZONS]
-    for h, decay in enumerate(decays):
-        out[_counter(h, 0)] = out[_counter(h, 0)] * decay + 1.0
-        out[_counter(h, 1)] = out[_counter(h, 1)] * decay + (1.0 if event.template_like else 0.0)
-        out[_counter(h, 2)] = out[_counter(h, 2)] * decay + event.similarity
-    for j, h in enumerate(DIVERSITY_HORIZONS):
-        sl = _topic_slice(j)
-        out[sl] = out[sl] * decays[h] + event.topic
-    if gap is not None:
+    decays = np.exp(-gap / _HORIZON_ARRAY)
+    counters = out[_COUNTER_SLICE].reshape(len(HORIZONS), _COUNTERS)
+    counters *= decays[:, None]
+    counters += (1.0, 1.0 if event.template_like else 0.0, event.similarity)
+    topics = out[_TOPIC_SLICE].reshape(len(DIVERSITY_HORIZONS), TOPIC_DIM)
+    topics *= decays[_DIVERSITY_INDEX][:, None]
+    topics += event.topic
+    if not first:
         x = math.log1p(gap)
         if out[GAP_N] == 0:
             out[GAP_MEAN], out[GAP_VAR] = x, 0.0
@@ -108,18 +102,20 @@ def state_features(state: np.ndarray) -> list[float]:
 
     ``gap_log_*`` are -1 until the entity has made two requests.
     """
-    counts = [state[_counter(h, 0)] for h in range(len(HORIZONS))]
+    v = state.tolist()  # plain floats: cheaper than numpy scalars for a few dozen operations
+    counts = [v[_HORIZON_BASE + _COUNTERS * h] for h in range(len(HORIZONS))]
     values = list(counts)
     for h in (1, 2):
-        values.append(state[_counter(h, 1)] / counts[h] if counts[h] > 0 else 0.0)
+        values.append(v[_HORIZON_BASE + _COUNTERS * h + 1] / counts[h] if counts[h] > 0 else 0.0)
     for h in (1, 2):
-        values.append(state[_counter(h, 2)] / counts[h] if counts[h] > 0 else 0.0)
-    if state[GAP_N] > 0:
-        values += [state[GAP_MEAN], math.sqrt(max(0.0, state[GAP_VAR]))]
+        values.append(v[_HORIZON_BASE + _COUNTERS * h + 2] / counts[h] if counts[h] > 0 else 0.0)
+    if v[GAP_N] > 0:
+        values += [v[GAP_MEAN], math.sqrt(max(0.0, v[GAP_VAR]))]
     else:
         values += [-1.0, -1.0]
     for j, h in enumerate(DIVERSITY_HORIZONS):
-        resultant = float(np.linalg.norm(state[_topic_slice(j)]))
+        start = _TOPIC_BASE + TOPIC_DIM * j
+        resultant = math.sqrt(math.fsum(x * x for x in v[start : start + TOPIC_DIM]))
         values.append(1.0 - resultant / counts[h] if counts[h] > 0 else 0.0)
-    values.append((state[LAST_T] - state[FIRST_T]) / 3600.0)
+    values.append((v[LAST_T] - v[FIRST_T]) / 3600.0)
     return values

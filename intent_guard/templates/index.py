@@ -45,8 +45,7 @@ class TemplateIndex:
         faiss.write_index(self.index, str(path))
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """Similarities (descending) and template rows, both [n, min(k, size)]."""
-        k = min(k, self.size)
+        """Similarities (descending) and template rows, both [n, k]; rows are -1 past the index size."""
         queries = np.ascontiguousarray(vectors, dtype=np.float32)
         if queries.ndim != 2 or queries.shape[1] != self.dim:
             raise BackendError(f"template search needs vectors of shape [n, {self.dim}], got {queries.shape}")

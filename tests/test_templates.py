@@ -41,8 +41,9 @@ def test_shipped_index_matches_its_templates(guard_factory) -> None:
     pipeline = guard.pipeline
     vectors = pipeline.embedder.embed([t.embedding_text() for t in pipeline.templates])
     sims, rows = pipeline.index.search(vectors, 1)
-    assert (rows[:, 0] == np.arange(len(vectors))).mean() > 0.97  # each template finds itself
-    assert np.allclose(sims[:, 0], 1.0, atol=1e-3) or (rows[:, 0] != np.arange(len(vectors))).any()
+    found_itself = rows[:, 0] == np.arange(len(vectors))
+    assert found_itself.mean() > 0.97  # (near-duplicate wordings may tie)
+    np.testing.assert_allclose(sims[:, 0], 1.0, atol=1e-4)  # the best hit is always a perfect match
 
 
 def test_similarity_features_fold_views_per_category() -> None:

@@ -1,7 +1,9 @@
-"""The ordered feature contract shared by training and serving, and the one function that fills it.
+"""The ordered feature contract shared by training and serving, and the functions that fill it.
 
-Training replays logs through :class:`intent_guard.guard.Guard`, which calls
+Training replays logs through :class:`intent_guard.pipeline.FeaturePipeline`, which calls
 :func:`request_features`; serving calls the same function. There is no second implementation.
+Feature groups (for ablations): CONTENT (the request alone), SESSION (its account and key),
+CLUSTER (the link values it shares with other accounts).
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import math
 
 import numpy as np
 
-from .session.state import state_feature_names, state_features
+from .session import ACCOUNT_FEATURES, CLUSTER_FEATURES, KEY_FEATURES
+from .session.entities import MODEL_AGE_CAP_HOURS
 from .templates.similarity import CATEGORIES, SimilarityFeatures
 from .text import PromptParts
 from .types import Request
@@ -27,18 +30,28 @@ CONTENT_FEATURES: tuple[str, ...] = (
     "images_count",
     "user_chars_log",
     "account_age_days",
+    "model_age_hours",
 )
-ACCOUNT_FEATURES: tuple[str, ...] = tuple(f"{n}_by_account" for n in state_feature_names())
-_KEY_STATE = ("requests_1m", "requests_1h", "template_share_1h", "gap_log_std")
-KEY_FEATURES: tuple[str, ...] = tuple(f"{n}_by_key" for n in _KEY_STATE)
-FEATURE_NAMES: tuple[str, ...] = CONTENT_FEATURES + ACCOUNT_FEATURES + KEY_FEATURES
-_KEY_INDEX = tuple(state_feature_names().index(n) for n in _KEY_STATE)
+SESSION_FEATURES: tuple[str, ...] = ACCOUNT_FEATURES + KEY_FEATURES
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    "content": CONTENT_FEATURES,
+    "session": SESSION_FEATURES,
+    "cluster": CLUSTER_FEATURES,
+}
+FEATURE_NAMES: tuple[str, ...] = CONTENT_FEATURES + SESSION_FEATURES + CLUSTER_FEATURES
 
 
-def content_features(request: Request, parts: PromptParts, sim: SimilarityFeatures) -> list[float]:
-    """Features of the request alone (no history), in CONTENT_FEATURES order."""
+def content_features(
+    request: Request, parts: PromptParts, sim: SimilarityFeatures, model_first_seen: float | None
+) -> list[float]:
+    """Features of the request alone (plus when its model first appeared), CONTENT_FEATURES order."""
     created = request.client.account_created_at
     age_days = -1.0 if created is None else max(0.0, (request.timestamp - created) / 86400.0)
+    model_age = (
+        -1.0
+        if model_first_seen is None
+        else min(MODEL_AGE_CAP_HOURS, max(0.0, request.timestamp - model_first_seen) / 3600.0)
+    )
     user_turns = images = 0
     for message in request.messages:
         user_turns += message.role == "user"
@@ -56,17 +69,10 @@ def content_features(request: Request, parts: PromptParts, sim: SimilarityFeatur
         float(images),
         math.log1p(parts.n_user_chars),
         age_days,
+        model_age,
     ]
 
 
-def request_features(
-    request: Request,
-    parts: PromptParts,
-    sim: SimilarityFeatures,
-    account_state: np.ndarray,
-    key_state: np.ndarray,
-) -> np.ndarray:
-    """The full feature row (float32, FEATURE_NAMES order) after the request updated its states."""
-    key_values = state_features(key_state)
-    row = content_features(request, parts, sim) + state_features(account_state) + [key_values[i] for i in _KEY_INDEX]
-    return np.asarray(row, dtype=np.float32)
+def assemble(content: list[float], account: list[float], key: list[float], cluster: list[float]) -> np.ndarray:
+    """One feature row (float32, FEATURE_NAMES order)."""
+    return np.asarray(content + account + key + cluster, dtype=np.float32)

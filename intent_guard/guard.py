@@ -17,7 +17,10 @@ from .pipeline import FeaturePipeline, RequestFeatures
 from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
 from .scoring.reasons import feature_reference
 from .session import MemoryStore, SessionStore
-from .types import Request, Verdict
+from .types import Reason, Request, Verdict
+
+#: Added to a verdict whose session features came from local state because the shared store failed.
+DEGRADED_REASON = Reason(kind="degraded", name="session_store", value="local state: shared store unreachable")
 
 
 class Guard:
@@ -116,7 +119,8 @@ class Guard:
                     self.pipeline.templates,
                     self._reference,
                     self.pipeline.template_like_similarity,
-                ),
+                )
+                + ((DEGRADED_REASON,) if c.degraded else ()),
                 model_version=self.model_version,
             )
             for c, p in zip(computed, probabilities.tolist(), strict=True)

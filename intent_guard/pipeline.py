@@ -17,8 +17,22 @@ from .bundle import Manifest
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
-from .features import FEATURE_NAMES, request_features
-from .session import TOPIC_DIM, Event, SessionStore
+from .features import FEATURE_NAMES, assemble, content_features
+from .linking import json_demand, link_values, skeleton
+from .session import (
+    ACCOUNT,
+    KEY,
+    LINK,
+    Observation,
+    SessionStore,
+    account_features,
+    account_update,
+    cluster_features,
+    key_features,
+    key_update,
+    link_update,
+)
+from .session.entities import TOPIC_BINS, stable_hash
 from .templates import Template, TemplateIndex, load_templates
 from .templates.similarity import CategoryFolder, SimilarityFeatures, category_rows, search_k
 from .text import HEAD_TOKENS, TAIL_TOKENS, PromptParts, prompt_parts
@@ -43,6 +57,7 @@ class RequestFeatures:
     request: Request
     row: np.ndarray
     similarity: SimilarityFeatures
+    degraded: bool = False  # the session store fell back to local state for this request
 
 
 def coerce_request(request: Request | Mapping[str, Any]) -> Request:
@@ -54,12 +69,12 @@ def coerce_request(request: Request | Mapping[str, Any]) -> Request:
     raise InvalidRequestError(f"a request must be a Request or a dict, got {type(request).__name__}")
 
 
-def load_topic_projection(path: Path) -> np.ndarray:
-    """[TOPIC_DIM + 1, dim]: row 0 the mean embedding, rows 1.. the principal axes."""
+def load_topic_centroids(path: Path) -> np.ndarray:
+    """[TOPIC_BINS, dim] unit vectors: k-means centroids of prompt embeddings."""
     try:
         return np.load(path, allow_pickle=False)
     except (OSError, ValueError) as exc:
-        raise BundleError(f"cannot read topic projection {path}: {exc}") from exc
+        raise BundleError(f"cannot read topic centroids {path}: {exc}") from exc
 
 
 class FeaturePipeline:
@@ -72,7 +87,7 @@ class FeaturePipeline:
         windows: TokenWindows,
         index: TemplateIndex,
         templates: list[Template],
-        topic_projection: np.ndarray,
+        topic_centroids: np.ndarray,
         store: SessionStore,
         template_like_similarity: float,
     ) -> None:
@@ -83,9 +98,9 @@ class FeaturePipeline:
             )
         if index.dim != embedder.dim:
             raise BundleError(f"template index has dimension {index.dim}, encoder {embedder.dim}")
-        if topic_projection.shape != (TOPIC_DIM + 1, embedder.dim):
+        if topic_centroids.shape != (TOPIC_BINS, embedder.dim):
             raise BundleError(
-                f"topic projection has shape {topic_projection.shape}; expected {(TOPIC_DIM + 1, embedder.dim)}"
+                f"topic centroids have shape {topic_centroids.shape}; expected {(TOPIC_BINS, embedder.dim)}"
             )
         self.embedder = embedder
         self.windows = windows
@@ -93,10 +108,10 @@ class FeaturePipeline:
         self.templates = templates
         self.store = store
         self.template_like_similarity = float(template_like_similarity)
-        self.topic_projection = topic_projection
-        self._topic_mean = topic_projection[0].astype(np.float32)
-        self._topic_axes = np.ascontiguousarray(topic_projection[1:].T, dtype=np.float32)
-        self._fold = CategoryFolder(category_rows(templates))
+        self.topic_centroids = topic_centroids
+        self._centroids_t = np.ascontiguousarray(topic_centroids.T, dtype=np.float32)
+        self._row_category = category_rows(templates)
+        self._fold = CategoryFolder(self._row_category)
         self._k = search_k(index)
 
     @classmethod
@@ -114,7 +129,7 @@ class FeaturePipeline:
             windows=embedder.windows,  # type: ignore[attr-defined]
             index=TemplateIndex.load(manifest.path(spec["index"])),
             templates=load_templates(manifest.path(manifest.data["templates"])),
-            topic_projection=load_topic_projection(manifest.path(spec["topic_projection"])),
+            topic_centroids=load_topic_centroids(manifest.path(spec["topic_centroids"])),
             store=store,
             template_like_similarity=manifest.data["template_like_similarity"],
         )
@@ -128,22 +143,42 @@ class FeaturePipeline:
         views = self.embed_views(parts)
         sims = self.match(views)
         topics = self.topics(views)
-        out: list[RequestFeatures] = []
-        for i, (request, part, sim) in enumerate(zip(parsed, parts, sims, strict=True)):
-            event = Event(
-                timestamp=request.timestamp,
-                template_like=sim.user_max >= self.template_like_similarity,
-                similarity=sim.user_max,
-                topic=topics[i],
-            )
-            account_state, key_state = self.store.apply(
-                [
-                    (f"a:{request.account_id}", event),
-                    (f"k:{request.api_key_id or request.account_id}", event),
-                ]
-            )
-            out.append(RequestFeatures(request, request_features(request, part, sim, account_state, key_state), sim))
-        return out
+        return [
+            self._session(request, part, sim, int(topic))
+            for request, part, sim, topic in zip(parsed, parts, sims, topics.tolist(), strict=True)
+        ]
+
+    def _session(self, request: Request, part: PromptParts, sim: SimilarityFeatures, topic: int) -> RequestFeatures:
+        """Update the request's account, key and link values in one store call; read the features."""
+        template_like = sim.user_max >= self.template_like_similarity
+        skeleton_text = skeleton(part.user_text)
+        obs = Observation(
+            timestamp=request.timestamp,
+            template_like=template_like,
+            similarity=sim.user_max,
+            category=int(self._row_category[sim.best_row]) if template_like and sim.best_row >= 0 else -1,
+            topic=topic,
+            has_tools=bool(request.tools),
+            has_images=any(not isinstance(m.content, str) and m.image_count() for m in request.messages),
+            json_demand=json_demand(part),
+            skeleton=stable_hash(skeleton_text) if skeleton_text else -1,
+        )
+        marks = [(f"model:{request.model}", request.timestamp)] if request.model else []
+        links = link_values(request, part, skeleton_text)
+        updates = [
+            (f"a:{request.account_id}", ACCOUNT, account_update(obs, 0 if marks else None)),
+            (f"k:{request.api_key_id or request.account_id}", KEY, key_update(obs)),
+            *((key, LINK, link_update(obs, request.account_id)) for key in links.values()),
+        ]
+        states, mark_values, degraded = self.store.apply(updates, marks)
+        link_states = dict(zip(links, states[2:], strict=True))
+        row = assemble(
+            content_features(request, part, sim, mark_values[0] if mark_values else None),
+            account_features(states[0], obs),
+            key_features(states[1]),
+            cluster_features(link_states, request.timestamp),
+        )
+        return RequestFeatures(request, row, sim, degraded)
 
     def embed_views(self, parts: list[PromptParts]) -> EmbeddedViews:
         """Embed the non-empty head, tail and system views of each request in one call."""
@@ -186,17 +221,14 @@ class FeaturePipeline:
         return out
 
     def topics(self, views: EmbeddedViews) -> np.ndarray:
-        """Unit topic vectors (TOPIC_DIM) of the head views; zero for empty prompts."""
+        """Nearest topic centroid of each request's head view; -1 for an empty prompt."""
         # One vector-matrix product per row: a row's result must not depend on the batch it came in
         # (a batched matmul may pick another BLAS kernel and round differently).
-        topics = np.zeros((views.index.shape[1], self._topic_axes.shape[1]), dtype=np.float32)
+        out = np.full(views.index.shape[1], -1, dtype=np.int64)
         for i, row in enumerate(views.index[0].tolist()):
             if row >= 0:
-                topic = (views.vectors[row] - self._topic_mean) @ self._topic_axes
-                norm = float(np.sqrt(topic @ topic))
-                if norm > 0:
-                    topics[i] = topic / norm
-        return topics
+                out[i] = int(np.argmax(self._centroids_t.T @ views.vectors[row]))
+        return out
 
 
 __all__ = ["FEATURE_NAMES", "FeaturePipeline", "RequestFeatures", "coerce_request"]

@@ -21,10 +21,13 @@ def traffic(n_accounts: int = 6, per_account: int = 40) -> list[dict]:
         for i in range(per_account):
             harvest = a % 2 == 0
             t = 1_769_904_000.0 + (i * 3.0 if harvest else i * 97.0 + (i * i) % 13)
+            # Each account words its prompts its own way, so no two accounts share a link value
+            # (a prompt skeleton) and threads that own different accounts are independent.
+            tag = "abcdefghij"[a]
             text = (
-                f"Solve the following problem. Show every intermediate step of your reasoning in full. {i} + {a}"
+                f"Solve the following problem ({tag}). Show every intermediate step of your reasoning in full. {i}"
                 if harvest
-                else f"what's a good name for a cat that likes {i} boxes?"
+                else f"({tag}) what's a good name for a cat that likes {i} boxes?"
             )
             records.append(make_request(a * 1000 + i, account=f"acct-{a}", t=t, text=text, api_key_id=f"k{a}"))
     records.sort(key=lambda r: (r["timestamp"], r["request_id"]))

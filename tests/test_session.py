@@ -10,75 +10,101 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intent_guard.session import HORIZONS, TOPIC_DIM, Event, MemoryStore, state_features, update_state
-from intent_guard.session.state import state_feature_names
+from intent_guard.session import ACCOUNT, KEY, LINK, EntityUpdate, MemoryStore, Observation, update_state
+from intent_guard.session.entities import account_features, account_update, cluster_features, link_update
+from intent_guard.session.state import META, Schema, distinct_within, entropy
+
+SCHEMA = Schema(
+    "test", (("a", 60.0), ("b", 3600.0), ("gap_n", 3600.0), ("gap_sum", 3600.0), ("gap_sq", 3600.0)), stamps=8
+)
 
 
-def _event(t: float, flag: bool, sim: float, seed: int) -> Event:
-    topic = np.random.default_rng(seed).normal(size=TOPIC_DIM)
-    return Event(timestamp=t, template_like=flag, similarity=sim, topic=topic / np.linalg.norm(topic))
-
-
-def batch_features(events: list[Event]) -> dict[str, float]:
-    """The same statistics recomputed from the whole event list (events in time order)."""
-    t_now = events[-1].timestamp
-    out: dict[str, float] = {}
-    weights = {h: np.array([math.exp(-(t_now - e.timestamp) / h) for e in events]) for h in HORIZONS}
-    for h, name in zip(HORIZONS, ("1m", "1h", "24h"), strict=True):
-        out[f"requests_{name}"] = float(weights[h].sum())
-    for h, name in ((HORIZONS[1], "1h"), (HORIZONS[2], "24h")):
-        w = weights[h]
-        out[f"template_share_{name}"] = float((w * [e.template_like for e in events]).sum() / w.sum())
-        out[f"template_sim_mean_{name}"] = float((w * [e.similarity for e in events]).sum() / w.sum())
-        resultant = (w[:, None] * np.stack([e.topic for e in events])).sum(axis=0)
-        out[f"diversity_{name}"] = 1.0 - float(np.linalg.norm(resultant)) / float(w.sum())
-    out["active_hours"] = (t_now - events[0].timestamp) / 3600.0
-    gaps = [math.log1p(b.timestamp - a.timestamp) for a, b in zip(events, events[1:], strict=False)]
-    if gaps:
-        mean, var = gaps[0], 0.0
-        for x in gaps[1:]:
-            delta = x - mean
-            mean += 0.1 * delta
-            var = 0.9 * (var + 0.1 * delta * delta)
-        out["gap_log_mean"], out["gap_log_std"] = mean, math.sqrt(var)
-    else:
-        out["gap_log_mean"] = out["gap_log_std"] = -1.0
+def batch_state(events: list[tuple[float, tuple[tuple[int, float], ...], int]]) -> np.ndarray:
+    """The state recomputed from the whole event list (in time order) by direct sums."""
+    t_now = events[-1][0]
+    out = np.zeros(SCHEMA.size)
+    out[0], out[1], out[2] = t_now, events[0][0], len(events)
+    horizons = SCHEMA.horizons
+    for j, (t, increments, stamp) in enumerate(events):
+        weight = np.exp(-(t_now - t) / horizons)
+        for index, amount in increments:
+            out[index] += amount * weight[index - META]
+        if j > 0:
+            x = math.log1p(t - events[j - 1][0])
+            gap = SCHEMA.gap_slot
+            for k, value in enumerate((1.0, x, x * x)):
+                out[gap + k] += value * weight[gap + k - META]
+        if stamp >= 0:
+            out[SCHEMA.stamp_start + stamp] = max(out[SCHEMA.stamp_start + stamp], t)
     return out
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.floats(0, 7200), st.booleans(), st.floats(0, 1)), min_size=1, max_size=40))
-def test_incremental_equals_batch(steps: list[tuple[float, bool, float]]) -> None:
+@given(st.lists(st.tuples(st.floats(0, 7200), st.floats(0, 1), st.integers(-1, 7)), min_size=1, max_size=40))
+def test_incremental_equals_batch(steps: list[tuple[float, float, int]]) -> None:
     t = 1_769_904_000.0
-    events = []
-    state = None
-    for i, (gap, flag, sim) in enumerate(steps):
+    events, state = [], None
+    for gap, amount, stamp in steps:
         t += gap
-        events.append(_event(t, flag, sim, i))
-        state = update_state(state, events[-1])
-    expected = batch_features(events)
-    got = dict(zip(state_feature_names(), state_features(state), strict=True))
-    for name, value in expected.items():
-        assert got[name] == pytest.approx(value, rel=1e-6, abs=1e-6), name
+        event = (t, ((META, 1.0), (META + 1, amount)), stamp)
+        events.append(event)
+        state = update_state(SCHEMA, state, EntityUpdate(*event))
+    np.testing.assert_allclose(state, batch_state(events), rtol=1e-9, atol=1e-9)
 
 
-def test_update_does_not_mutate_its_input() -> None:
-    first = update_state(None, _event(10.0, True, 0.5, 0))
+def test_update_does_not_mutate_its_input_and_round_trips_through_bytes() -> None:
+    first = update_state(KEY, None, EntityUpdate(10.0, ((META, 1.0),)))
     before = first.copy()
-    update_state(first, _event(20.0, False, 0.1, 1))
+    second = update_state(KEY, first, EntityUpdate(70.0, ((META, 1.0),)))
     assert np.array_equal(first, before)
+    restored = np.frombuffer(second.tobytes(), dtype=np.float64)
+    assert np.array_equal(restored, second)
 
 
-def test_state_round_trips_through_bytes() -> None:
-    state = update_state(update_state(None, _event(10.0, True, 0.5, 0)), _event(70.0, False, 0.2, 1))
-    restored = np.frombuffer(state.tobytes(), dtype=np.float64)
-    assert state_features(restored) == state_features(state)
+def test_state_sizes_fit_the_memory_budget() -> None:
+    # account + one key + its share of link values must stay far below 1 KiB of numbers
+    assert ACCOUNT.size * 8 + KEY.size * 8 <= 640
+
+
+def test_distinct_accounts_by_linear_counting() -> None:
+    state = None
+    for i in range(20):
+        obs = Observation(1e9 + i, False, 0.0, -1, -1, False, False, False, -1)
+        state = update_state(LINK, state, link_update(obs, f"acct-{i}"))
+    estimate = distinct_within(state, LINK, 1e9 + 20, 86400.0)
+    assert 15 <= estimate <= 26
+    assert distinct_within(state, LINK, 1e9 + 20, 5.0) <= 8  # only the last few in the last 5 s
+
+
+def test_cluster_features_ignore_common_values() -> None:
+    common = None
+    for i in range(500):  # a NAT or a popular IDE prompt: hundreds of accounts
+        obs = Observation(1e9 + i, False, 0.0, -1, -1, False, False, False, -1)
+        common = update_state(LINK, common, link_update(obs, f"user-{i}"))
+    rare = None
+    for i in range(6):  # a hydra cluster on one card
+        obs = Observation(1e9 + 499, True, 0.9, 0, -1, False, False, False, -1)
+        rare = update_state(LINK, rare, link_update(obs, f"fake-{i}"))
+    features = cluster_features({"ip": common, "payment": rare}, 1e9 + 499)
+    assert 4 <= features[0] <= 9  # cluster size from the rare value, not the common one
+    assert features[3] == pytest.approx(1.0)  # its traffic is all template-like
+    assert features[5] > 100  # the raw IP count is still reported
+
+
+def test_account_features_are_finite_and_shares_bounded() -> None:
+    state = None
+    for i in range(30):
+        obs = Observation(1e9 + 3 * i, i % 2 == 0, 0.7, 0, i % 16, True, False, True, 12345)
+        state = update_state(ACCOUNT, state, account_update(obs))
+    values = account_features(state, obs)
+    assert all(math.isfinite(v) for v in values)
+    assert entropy([1, 1, 1, 1]) == pytest.approx(math.log(4))
 
 
 def test_memory_store_caps_entities_under_a_flood() -> None:
     store = MemoryStore(max_entities=100, ttl_seconds=1e9)
     for i in range(5000):
-        store.apply([(f"a:{i}", _event(1e9 + i, False, 0.0, 0))])
+        store.apply([(f"a:{i}", KEY, EntityUpdate(1e9 + i, ((META, 1.0),)))])
     assert len(store) == 100
     assert store.evicted == 4900
     assert store.get("a:4999") is not None and store.get("a:0") is None
@@ -86,11 +112,18 @@ def test_memory_store_caps_entities_under_a_flood() -> None:
 
 def test_memory_store_forgets_idle_entities_in_request_time() -> None:
     store = MemoryStore(max_entities=10, ttl_seconds=100.0)
-    store.apply([("a:old", _event(1000.0, True, 0.9, 0))])
-    store.apply([("a:new", _event(1200.0, False, 0.0, 0))])
+    store.apply([("a:old", KEY, EntityUpdate(1000.0, ((META, 1.0),)))])
+    store.apply([("a:new", KEY, EntityUpdate(1200.0, ((META, 1.0),)))])
     assert store.get("a:old") is None  # expired: 200 s idle > 100 s TTL
-    (state,) = store.apply([("a:old", _event(1300.0, False, 0.0, 0))])
-    assert state_features(state)[0] == 1.0  # started afresh
+    (state,), _, _ = store.apply([("a:old", KEY, EntityUpdate(1300.0, ((META, 1.0),)))])
+    assert state[2] == 1  # started afresh
+
+
+def test_marks_are_set_once() -> None:
+    store = MemoryStore()
+    _, marks, _ = store.apply([], [("model:x", 50.0)])
+    _, again, _ = store.apply([], [("model:x", 90.0)])
+    assert marks == again == [50.0]
 
 
 def test_memory_store_is_atomic_across_threads() -> None:
@@ -98,7 +131,7 @@ def test_memory_store_is_atomic_across_threads() -> None:
 
     def work() -> None:
         for _ in range(500):
-            store.apply([("a:shared", _event(1e9, False, 0.0, 0))])
+            store.apply([("a:shared", KEY, EntityUpdate(1e9, ((META, 1.0),)))])
 
     threads = [threading.Thread(target=work) for _ in range(8)]
     for thread in threads:

@@ -23,7 +23,7 @@ def small_log(tmp_path_factory) -> Path:
     from training.synth import SynthConfig, generate, write_log
 
     path = tmp_path_factory.mktemp("synth") / "log.jsonl"
-    write_log(generate(SynthConfig(days=2.0, scale=0.12, seed=3)), path)
+    write_log(generate(SynthConfig(days=2.0, scale=0.2, seed=3)), path)
     return path
 
 

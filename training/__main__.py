@@ -30,6 +30,7 @@ def _build(args: argparse.Namespace) -> int:
             templates=args.templates,
             corpus=args.corpus,
             serving_encoder=args.encoder,
+            encoders=tuple(dict.fromkeys([args.encoder, *args.bundle_encoders.split(",")])),
             review_fpr=args.review_fpr,
             block_fpr=args.block_fpr,
             rounds=args.rounds,
@@ -97,6 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--templates", type=Path, default=Path("models/default/templates.jsonl"))
     p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
     p.add_argument("--encoder", default="static", choices=["static", "onnx-int8"])
+    p.add_argument(
+        "--ship-encoders",
+        dest="bundle_encoders",
+        default="static,onnx-int8",
+        help="encoders to ship in the bundle (comma-separated; the serving one is always included)",
+    )
     p.add_argument("--review-fpr", type=float, default=0.01)
     p.add_argument("--block-fpr", type=float, default=0.001)
     p.add_argument("--rounds", type=int, default=300)

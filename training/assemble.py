@@ -25,7 +25,7 @@ from intent_guard import __version__
 from intent_guard.bundle import FORMAT_VERSION, MANIFEST, Manifest, sha256_file
 from intent_guard.embed import load_embedder
 from intent_guard.features import FEATURE_NAMES
-from intent_guard.session import TOPIC_DIM
+from intent_guard.session.entities import TOPIC_BINS
 from intent_guard.templates import build_index, load_templates
 from intent_guard.templates.index import TemplateIndex
 from intent_guard.text import HEAD_CHARS
@@ -65,13 +65,24 @@ def corpus_texts(corpus_dir: Path, limit: int = TOPIC_SAMPLE, seed: int = 0) -> 
     return texts
 
 
-def topic_projection(vectors: np.ndarray) -> np.ndarray:
-    """[TOPIC_DIM + 1, dim]: the mean, then the top principal axes (sign-fixed, deterministic)."""
-    mean = vectors.mean(axis=0)
-    _, _, vt = np.linalg.svd(vectors - mean, full_matrices=False)
-    axes = vt[:TOPIC_DIM]
-    signs = np.sign(axes[np.arange(TOPIC_DIM), np.abs(axes).argmax(axis=1)])
-    return np.vstack([mean, axes * signs[:, None]]).astype(np.float32)
+def topic_centroids(vectors: np.ndarray, k: int = TOPIC_BINS, iterations: int = 30, seed: int = 0) -> np.ndarray:
+    """Spherical k-means (k-means++ seeding, fixed seed): [k, dim] unit centroids."""
+    rng = np.random.default_rng(seed)
+    live = vectors[np.linalg.norm(vectors, axis=1) > 0]
+    centroids = [live[rng.integers(len(live))]]
+    for _ in range(1, k):
+        distance = 1.0 - np.max(live @ np.array(centroids).T, axis=1)
+        weights = np.maximum(distance, 0.0) ** 2
+        centroids.append(live[rng.choice(len(live), p=weights / weights.sum())])
+    c = np.array(centroids)
+    for _ in range(iterations):
+        assign = np.argmax(live @ c.T, axis=1)
+        for j in range(k):
+            members = live[assign == j]
+            if len(members):
+                c[j] = members.sum(axis=0)
+        c /= np.linalg.norm(c, axis=1, keepdims=True)
+    return c.astype(np.float32)
 
 
 def prepare(
@@ -98,8 +109,8 @@ def prepare(
         embedder = load_embedder(kind, out / ENCODER_FILES[kind], out / "tokenizer.json")
         index_name, topic_name = f"templates-{kind}.faiss", f"topic-{kind}.npy"
         TemplateIndex(build_index(embedder.embed([t.embedding_text() for t in templates]))).save(out / index_name)
-        np.save(out / topic_name, topic_projection(embedder.embed(sample)), allow_pickle=False)
-        spec[kind] = {"file": ENCODER_FILES[kind], "index": index_name, "topic_projection": topic_name}
+        np.save(out / topic_name, topic_centroids(embedder.embed(sample)), allow_pickle=False)
+        spec[kind] = {"file": ENCODER_FILES[kind], "index": index_name, "topic_centroids": topic_name}
     data: dict[str, Any] = {
         "format": FORMAT_VERSION,
         "bundle_version": "unfinished",
@@ -132,7 +143,7 @@ def finalise(manifest: Manifest, extra: Mapping[str, Any]) -> Path:
     data["created_at"] = datetime.now(UTC).isoformat(timespec="seconds")
     files = ["tokenizer.json", data["templates"], data["scorer"]]
     for spec in data["encoders"].values():
-        files += [spec["file"], spec["index"], spec["topic_projection"]]
+        files += [spec["file"], spec["index"], spec["topic_centroids"]]
     data["files"] = {name: sha256_file(manifest.root / name) for name in sorted(set(files))}
     if "bundle_version" not in extra:
         scorer_hash = data["files"][data["scorer"]][:8]

@@ -31,6 +31,7 @@ from intent_guard.session import MemoryStore
 from intent_guard.text import prompt_parts
 from intent_guard.types import Request
 
+from .ablation import ablation, ablation_table
 from .assemble import data_digest, finalise, prepare
 from .metrics import summarise, threshold_at_fpr
 from .model import check_parity, export_onnx, train_lightgbm
@@ -134,6 +135,10 @@ def build(options: BuildOptions) -> dict[str, Any]:
         for i, name in enumerate(FEATURE_NAMES)
         if name.startswith(REFERENCE_PREFIXES)
     }
+    t = time.perf_counter()
+    ablated = ablation(train, calib, test, review_fpr=options.review_fpr, rounds=options.rounds, seed=options.seed)
+    timings["ablation_s"] = time.perf_counter() - t
+    print(ablation_table(ablated))
     importance = dict(zip(FEATURE_NAMES, booster.feature_importance("gain").round(1).tolist(), strict=True))
     timings["total_s"] = time.perf_counter() - started
     finalise(
@@ -157,6 +162,12 @@ def build(options: BuildOptions) -> dict[str, Any]:
             "evaluation": evaluation,
         },
     )
-    report = {"evaluation": evaluation, "timings": timings, "feature_gain": importance, "thresholds": thresholds}
+    report = {
+        "evaluation": evaluation,
+        "ablation": ablated,
+        "timings": timings,
+        "feature_gain": importance,
+        "thresholds": thresholds,
+    }
     (options.out / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     return report

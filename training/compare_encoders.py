@@ -60,14 +60,13 @@ def compare(model: Path, log: Path, fp32: Path | None, sample: int = 3000) -> di
         base = pipelines["onnx-int8"] if "onnx-int8" in pipelines else next(iter(pipelines.values()))
         embedder = OnnxEmbedder(fp32, manifest.path(manifest.data["tokenizer"]))
         index = TemplateIndex(build_index(embedder.embed([t.embedding_text() for t in base.templates])))
-        projection = base.topic_projection  # session state is unused here; any right-sized projection will do
-        if projection.shape[1] == embedder.dim:
+        if base.topic_centroids.shape[1] == embedder.dim:  # session state is unused here
             pipelines["onnx-fp32"] = FeaturePipeline(
                 embedder=embedder,
                 windows=embedder.windows,
                 index=index,
                 templates=base.templates,
-                topic_projection=projection,
+                topic_centroids=base.topic_centroids,
                 store=MemoryStore(),
                 template_like_similarity=0.5,
             )

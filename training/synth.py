@@ -395,11 +395,21 @@ class Generator:
                             for t in self._regular_times(s, s + rng.uniform(0.5, 2) * 3600, float(rng.uniform(20, 90))):
                                 self._benign_request(acct, t, population)
                     continue
-                acct = self._account(population, 0, n_keys=int(rng.integers(1, 3)))
+                shared: dict[str, Any] = {}
+                if population == "students" and rng.random() < 0.6:
+                    # Behind one of a few university NATs: many unrelated accounts, one /24.
+                    shared["ip_prefix"] = f"130.{60 + int(rng.integers(8))}.{int(rng.integers(4))}"
+                elif population == "coding_agent" and rng.random() < 0.5:
+                    # A company's developers: one org, one card, one office network.
+                    team = int(rng.integers(12))
+                    shared = {"payment": f"pm_team{team}", "org": f"org_team{team}", "ip_prefix": f"81.20.{team}"}
+                acct = self._account(population, 0, n_keys=int(rng.integers(1, 3)), **shared)
                 if population == "coding_agent":
+                    n_ide = len(self.text["coding_agent_system_prompts"])
+                    popularity = np.r_[0.5, 0.3, np.full(n_ide - 2, 0.2 / (n_ide - 2))]  # two IDE agents dominate
                     acct.client = dict(
                         acct.client,
-                        _ide=int(rng.integers(len(self.text["coding_agent_system_prompts"]))),
+                        _ide=int(rng.choice(n_ide, p=popularity)),
                         user_agent=USER_AGENTS[8 + int(rng.integers(2))],
                     )
                     times = self._human_times(

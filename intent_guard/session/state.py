@@ -1,121 +1,153 @@
-"""Fixed-size streaming state of one entity (an account, an API key), updated per request.
+"""Fixed-size streaming state of one entity, updated per request with the request's own timestamp.
 
-The state is one float64 vector of ``STATE_SIZE`` numbers, so that it serialises to 8 x 47 bytes
-and can live in any key-value store. Every statistic is updated with the *request's* timestamp,
-never the wall clock, so replaying a log gives exactly the features live traffic gave.
+Every entity (an account, an API key, a shared *link value* such as a payment fingerprint) is one
+float64 vector laid out by a :class:`Schema`::
 
-Counters decay exponentially: at horizon ``h`` an event ``dt`` seconds old weighs
-``exp(-dt / h)``, so ``requests_1h`` is the decayed number of requests of about the last hour.
-Inter-arrival regularity is an exponentially weighted mean and variance of ``log1p(gap seconds)``
-(machines are regular: low variance). Prompt diversity is ``1 - |decayed mean topic vector|``
-over unit topic vectors: 0 when every prompt is on one topic, towards 1 when topics are spread.
-Events that arrive out of order (older than the latest one seen) count with full weight.
+    [last_t, first_t, n, decayed slots ..., stamp slots ...]
+
+* A **decayed slot** ``i`` holds a sum that decays with horizon ``h_i``: at a request ``dt``
+  seconds after the previous one it becomes ``s_i * exp(-dt / h_i) + x_i``. Counts, shares,
+  histograms (hour of day, template category, topic) are all such sums, so one update rule
+  serves everything, and the same rule runs as a short Lua script in Redis.
+* Three **gap slots** (a schema's ``gap_slot``..+2) receive ``1, log1p(dt), log1p(dt)^2`` on every
+  request but the first: a decayed mean and variance of the log inter-arrival time
+  (machine-regular callers have a low variance).
+* A **stamp slot** holds the last time any account hashed to it was seen (max-update): 64 of them
+  estimate the number of distinct accounts behind a link value within any window, by linear
+  counting.
+
+The state never reads the wall clock, so replaying a log gives the features live traffic gave.
+Events older than the entity's latest one count with ``dt = 0`` (full weight).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-#: Decay horizons in seconds (1 min, 1 h, 24 h) and their names in feature names.
-HORIZONS: tuple[float, ...] = (60.0, 3600.0, 86400.0)
-HORIZON_NAMES: tuple[str, ...] = ("1m", "1h", "24h")
-#: Horizons (indices into HORIZONS) that keep a topic-diversity vector.
-DIVERSITY_HORIZONS: tuple[int, ...] = (1, 2)
-TOPIC_DIM = 16
-GAP_ALPHA = 0.1
-
 LAST_T, FIRST_T, N_TOTAL = 0, 1, 2
-_COUNTERS = 3  # count, template-like count, similarity sum per horizon
-_HORIZON_BASE = 3
-GAP_MEAN = _HORIZON_BASE + _COUNTERS * len(HORIZONS)
-GAP_VAR = GAP_MEAN + 1
-GAP_N = GAP_MEAN + 2
-_TOPIC_BASE = GAP_N + 1
-STATE_SIZE = _TOPIC_BASE + TOPIC_DIM * len(DIVERSITY_HORIZONS)
+META = 3
+MINUTE, HOUR, DAY, WEEK = 60.0, 3600.0, 86400.0, 7 * 86400.0
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The layout of one kind of entity: named decayed slots with horizons, and stamp slots."""
+
+    name: str
+    slots: tuple[tuple[str, float], ...]  # (name, horizon seconds), in order
+    stamps: int = 0
+
+    def __post_init__(self) -> None:
+        names = [n for n, _ in self.slots]
+        if len(set(names)) != len(names):
+            raise ValueError(f"schema {self.name} has duplicate slot names")
+
+    @property
+    def size(self) -> int:
+        return META + len(self.slots) + self.stamps
+
+    @property
+    def horizons(self) -> np.ndarray:
+        return np.array([h for _, h in self.slots], dtype=np.float64)
+
+    def slot(self, name: str) -> int:
+        """Index of a decayed slot in the state vector."""
+        for i, (n, _) in enumerate(self.slots):
+            if n == name:
+                return META + i
+        raise KeyError(f"schema {self.name} has no slot {name!r}")
+
+    def block(self, prefix: str) -> slice:
+        """The contiguous decayed slots named ``prefix0``, ``prefix1``, ... as a slice."""
+        first = self.slot(f"{prefix}0")
+        n = sum(1 for name, _ in self.slots if name.startswith(prefix) and name[len(prefix) :].isdigit())
+        return slice(first, first + n)
+
+    @property
+    def gap_slot(self) -> int | None:
+        try:
+            return self.slot("gap_n")
+        except KeyError:
+            return None
+
+    @property
+    def stamp_start(self) -> int:
+        return META + len(self.slots)
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """What one request contributes to an entity's state."""
+class EntityUpdate:
+    """What one request adds to one entity: sparse increments and an optional stamp slot."""
 
     timestamp: float
-    template_like: bool
-    similarity: float
-    topic: np.ndarray  # unit vector, TOPIC_DIM floats (zero when the prompt is empty)
+    increments: tuple[tuple[int, float], ...]  # (state index, amount)
+    stamp: int = -1  # index among the schema's stamp slots, or -1
+    #: (mark position in the same store call, state index, window seconds): add 1 at the index
+    #: when the mark (e.g. a model's first appearance) is less than ``window`` old.
+    recent_mark: tuple[int, int, float] | None = None
 
 
-def new_state() -> np.ndarray:
-    return np.zeros(STATE_SIZE, dtype=np.float64)
+def new_state(schema: Schema) -> np.ndarray:
+    return np.zeros(schema.size, dtype=np.float64)
 
 
-_HORIZON_ARRAY = np.asarray(HORIZONS, dtype=np.float64)
-_COUNTER_SLICE = slice(_HORIZON_BASE, _HORIZON_BASE + _COUNTERS * len(HORIZONS))
-_TOPIC_SLICE = slice(_TOPIC_BASE, STATE_SIZE)
-_DIVERSITY_INDEX = np.asarray(DIVERSITY_HORIZONS)
+def update_state(
+    schema: Schema, state: np.ndarray | None, update: EntityUpdate, marks: list[float] | None = None
+) -> np.ndarray:
+    """Return the state after ``update`` (a new array; ``state`` is left unchanged).
 
+    ``marks`` are the values of the marks set in the same store call (for ``recent_mark``).
 
-def update_state(state: np.ndarray | None, event: Event) -> np.ndarray:
-    """Return the state after ``event`` (a new array; ``state`` is left unchanged)."""
-    out = new_state() if state is None else state.copy()
-    t = event.timestamp
+    ``intent_guard/session/redis_lua.py`` implements the same rule in Lua; the Redis store's tests
+    check that both agree.
+    """
+    out = new_state(schema) if state is None else state.copy()
+    t = update.timestamp
     first = out[N_TOTAL] == 0
-    gap = 0.0 if first else max(0.0, t - out[LAST_T])
+    dt = 0.0 if first else max(0.0, t - out[LAST_T])
     if first:
         out[FIRST_T] = out[LAST_T] = t
-    decays = np.exp(-gap / _HORIZON_ARRAY)
-    counters = out[_COUNTER_SLICE].reshape(len(HORIZONS), _COUNTERS)
-    counters *= decays[:, None]
-    counters += (1.0, 1.0 if event.template_like else 0.0, event.similarity)
-    topics = out[_TOPIC_SLICE].reshape(len(DIVERSITY_HORIZONS), TOPIC_DIM)
-    topics *= decays[_DIVERSITY_INDEX][:, None]
-    topics += event.topic
-    if not first:
-        x = math.log1p(gap)
-        if out[GAP_N] == 0:
-            out[GAP_MEAN], out[GAP_VAR] = x, 0.0
-        else:
-            delta = x - out[GAP_MEAN]
-            out[GAP_MEAN] += GAP_ALPHA * delta
-            out[GAP_VAR] = (1.0 - GAP_ALPHA) * (out[GAP_VAR] + GAP_ALPHA * delta * delta)
-        out[GAP_N] += 1
+    if dt > 0.0:
+        out[META : META + len(schema.slots)] *= np.exp(-dt / schema.horizons)
+    for index, amount in update.increments:
+        out[index] += amount
+    if update.recent_mark is not None and marks is not None:
+        position, index, window = update.recent_mark
+        if t - marks[position] < window:
+            out[index] += 1.0
+    gap = schema.gap_slot
+    if gap is not None and not first:
+        x = math.log1p(dt)
+        out[gap] += 1.0
+        out[gap + 1] += x
+        out[gap + 2] += x * x
+    if update.stamp >= 0:
+        index = schema.stamp_start + update.stamp
+        out[index] = max(out[index], t)
     out[LAST_T] = max(out[LAST_T], t)
     out[N_TOTAL] += 1
     return out
 
 
-def state_feature_names() -> tuple[str, ...]:
-    """Names of :func:`state_features`' values, in order (without the entity suffix)."""
-    names = [f"requests_{n}" for n in HORIZON_NAMES]
-    names += [f"template_share_{HORIZON_NAMES[h]}" for h in (1, 2)]
-    names += [f"template_sim_mean_{HORIZON_NAMES[h]}" for h in (1, 2)]
-    names += ["gap_log_mean", "gap_log_std"]
-    names += [f"diversity_{HORIZON_NAMES[h]}" for h in DIVERSITY_HORIZONS]
-    names += ["active_hours"]
-    return tuple(names)
+def distinct_within(state: np.ndarray, schema: Schema, now: float, window: float) -> float:
+    """Linear-counting estimate of distinct accounts seen within ``window`` seconds of ``now``."""
+    stamps = state[schema.stamp_start : schema.stamp_start + schema.stamps]
+    occupied = int(np.count_nonzero(stamps > now - window))
+    m = schema.stamps
+    if occupied == 0:
+        return 0.0
+    if occupied >= m:
+        return m * math.log(m)  # saturated: "many"
+    return -m * math.log(1.0 - occupied / m)
 
 
-def state_features(state: np.ndarray) -> list[float]:
-    """The features of a state, in the order of :func:`state_feature_names`.
-
-    ``gap_log_*`` are -1 until the entity has made two requests.
-    """
-    v = state.tolist()  # plain floats: cheaper than numpy scalars for a few dozen operations
-    counts = [v[_HORIZON_BASE + _COUNTERS * h] for h in range(len(HORIZONS))]
-    values = list(counts)
-    for h in (1, 2):
-        values.append(v[_HORIZON_BASE + _COUNTERS * h + 1] / counts[h] if counts[h] > 0 else 0.0)
-    for h in (1, 2):
-        values.append(v[_HORIZON_BASE + _COUNTERS * h + 2] / counts[h] if counts[h] > 0 else 0.0)
-    if v[GAP_N] > 0:
-        values += [v[GAP_MEAN], math.sqrt(max(0.0, v[GAP_VAR]))]
-    else:
-        values += [-1.0, -1.0]
-    for j, h in enumerate(DIVERSITY_HORIZONS):
-        start = _TOPIC_BASE + TOPIC_DIM * j
-        resultant = math.sqrt(math.fsum(x * x for x in v[start : start + TOPIC_DIM]))
-        values.append(1.0 - resultant / counts[h] if counts[h] > 0 else 0.0)
-    values.append((v[LAST_T] - v[FIRST_T]) / 3600.0)
-    return values
+def entropy(counts: Sequence[float]) -> float:
+    """Shannon entropy (nats) of a non-negative histogram; 0 when empty."""
+    total = math.fsum(counts)
+    if total <= 0:
+        return 0.0
+    return -math.fsum(c / total * math.log(c / total) for c in counts if c > 0)

@@ -1,28 +1,54 @@
-"""Session stores: where entity states live. In memory (bounded: LRU + TTL) by default."""
+"""Session stores: where entity states live. In memory (bounded: LRU + TTL) by default.
+
+A store applies one request's updates atomically (all its entities, in one call) and keeps
+*first-seen marks* (e.g. when a model name first appeared in traffic: set once, then read).
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Protocol, runtime_checkable
+from collections.abc import Sequence
+from typing import NamedTuple, Protocol, runtime_checkable
 
 import numpy as np
 
 from ..errors import ConfigError
-from .state import LAST_T, Event, update_state
+from .state import LAST_T, EntityUpdate, Schema, update_state
+
+Update = tuple[str, Schema, EntityUpdate]
+MAX_MARKS = 10_000
+
+
+class StoreResult(NamedTuple):
+    """States after one request's updates, its marks' values, and whether a fallback answered."""
+
+    states: list[np.ndarray]
+    marks: list[float]
+    degraded: bool = False
 
 
 @runtime_checkable
 class SessionStore(Protocol):
-    """Applies events to entity states atomically and returns the new states."""
+    """Applies entity updates atomically and returns the new states."""
 
-    def apply(self, updates: list[tuple[str, Event]]) -> list[np.ndarray]:
-        """Update each (key, event) in order, atomically per call; return the states after."""
+    degraded: bool
+
+    def apply(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]] = ()) -> StoreResult:
+        """Set each mark if absent, then update each (key, schema, update) in order. Returns the
+        states after the updates and the marks' values (the first time each was set)."""
         ...
 
     def get(self, key: str) -> np.ndarray | None:
         """The current state of ``key`` (a copy), or None."""
         ...
+
+
+def _check_positive(name: str, value: object, integer: bool) -> None:
+    ok = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok or not value > 0:  # type: ignore[operator]
+        kind = "an int >= 1" if integer else "a number > 0"
+        raise ConfigError(f"The {name!r} parameter of MemoryStore must be {kind}. Got {value!r} instead.")
 
 
 class MemoryStore:
@@ -32,18 +58,15 @@ class MemoryStore:
     the wall clock) is dropped and starts afresh. Thread safe.
     """
 
+    degraded = False
+
     def __init__(self, *, max_entities: int = 1_000_000, ttl_seconds: float = 7 * 86400.0) -> None:
-        if not isinstance(max_entities, int) or max_entities < 1:
-            raise ConfigError(
-                f"The 'max_entities' parameter of MemoryStore must be an int >= 1. Got {max_entities!r} instead."
-            )
-        if not isinstance(ttl_seconds, (int, float)) or not ttl_seconds > 0:
-            raise ConfigError(
-                f"The 'ttl_seconds' parameter of MemoryStore must be a number > 0. Got {ttl_seconds!r} instead."
-            )
+        _check_positive("max_entities", max_entities, integer=True)
+        _check_positive("ttl_seconds", ttl_seconds, integer=False)
         self.max_entities = max_entities
         self.ttl_seconds = float(ttl_seconds)
         self._states: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._marks: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
         self._now = 0.0
         self.evicted = 0
@@ -52,21 +75,34 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._states)
 
-    def apply(self, updates: list[tuple[str, Event]]) -> list[np.ndarray]:
+    def apply(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]] = ()) -> StoreResult:
         out: list[np.ndarray] = []
         with self._lock:
-            for key, event in updates:
-                self._now = max(self._now, event.timestamp)
+            values = [self._mark(key, t) for key, t in marks]
+            for key, schema, update in updates:
+                self._now = max(self._now, update.timestamp)
                 state = self._states.get(key)
-                if state is not None and event.timestamp - state[LAST_T] > self.ttl_seconds:
+                if state is not None and (
+                    len(state) != schema.size or update.timestamp - state[LAST_T] > self.ttl_seconds
+                ):
                     state = None
                     self.expired += 1
-                new = update_state(state, event)
+                new = update_state(schema, state, update, values)
                 self._states[key] = new
                 self._states.move_to_end(key)
                 out.append(new)
             self._evict()
-        return out
+        return StoreResult(out, values)
+
+    def _mark(self, key: str, t: float) -> float:
+        value = self._marks.get(key)
+        if value is None:
+            value = self._marks[key] = t
+            if len(self._marks) > MAX_MARKS:
+                self._marks.popitem(last=False)
+        else:
+            self._marks.move_to_end(key)
+        return value
 
     def get(self, key: str) -> np.ndarray | None:
         with self._lock:

@@ -1,0 +1,75 @@
+"""Values a request shares with other accounts (link values) and its prompt skeleton.
+
+A *skeleton* is the start of the last user message with the variable parts masked: digits,
+quoted strings and code spans become placeholders, case and spacing are normalised. The same
+wrapper around changing content keeps its skeleton; a person's free-form questions rarely repeat
+one. Only the first SKELETON_CHARS characters are used, where a prefix wrapper sits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+
+from .text import PromptParts
+from .types import Request
+
+SKELETON_CHARS = 96
+_MASKS = (
+    (re.compile(r"```.*?(```|$)", re.S), " <code> "),
+    (re.compile(r"\"[^\"]{0,200}\"|'[^']{0,200}'"), " <str> "),
+    (re.compile(r"\d+(?:[.,]\d+)*"), "#"),
+    (re.compile(r"\s+"), " "),
+)
+_JSON = re.compile(r"\bjsonl?\b|```json", re.I)
+
+
+def skeleton(text: str) -> str:
+    """The masked, normalised prefix of a prompt ('' for an empty one)."""
+    head = text[: SKELETON_CHARS * 4]
+    for pattern, replacement in _MASKS:
+        head = pattern.sub(replacement, head)
+    return head.strip().lower()[:SKELETON_CHARS]
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "replace"), digest_size=8).hexdigest()
+
+
+def ip_prefix(ip: str) -> str | None:
+    """The /24 of an IPv4 address or the /48 of an IPv6 one; None if it does not parse."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return None
+    bits = 24 if address.version == 4 else 48
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+
+
+def json_demand(parts: PromptParts) -> bool:
+    return bool(_JSON.search(parts.user_head) or _JSON.search(parts.user_tail))
+
+
+def link_values(request: Request, parts: PromptParts, skeleton_text: str) -> dict[str, str]:
+    """Link kind -> entity key for each shared value the request carries."""
+    client = request.client
+    values: dict[str, str] = {}
+    if client.payment_fingerprint:
+        values["payment"] = f"pay:{client.payment_fingerprint}"
+    if client.org_id:
+        values["org"] = f"org:{client.org_id}"
+    if client.ip and (prefix := ip_prefix(client.ip)):
+        values["ip"] = f"ip:{prefix}"
+    if client.user_agent:
+        values["ua"] = f"ua:{digest(client.user_agent[:256])}"
+    if parts.system_text:
+        values["system"] = f"sys:{digest(parts.system_head)}"
+    if request.tools:
+        names = sorted(
+            str((t.get("function") or t).get("name", "")) for t in request.tools[:256] if isinstance(t, dict)
+        )
+        values["tools"] = f"tools:{digest('|'.join(names))}"
+    if len(skeleton_text) >= 24:  # too short a prefix says nothing about a wrapper
+        values["skeleton"] = f"skel:{digest(skeleton_text)}"
+    return values

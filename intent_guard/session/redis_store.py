@@ -1,0 +1,209 @@
+"""Session state in Redis, shared by every server process: one atomic Lua call per request.
+
+The Lua script applies :func:`intent_guard.session.state.update_state`'s rule server side, so a
+request's account, key and link-value updates (and its first-seen marks) happen in one round trip
+and atomically: no lost updates however many processes score at once. States are stored as packed
+little-endian float64 strings; keys expire after ``ttl_seconds`` of wall-clock idleness, and a
+state idle for longer than that in *request* time is reset, as in the memory store.
+
+If Redis cannot be reached, the call falls back to a local :class:`MemoryStore` and the result
+says ``degraded``; the Guard puts that in the verdict's reasons and counts it. Redis is retried
+after ``retry_seconds``, so scoring recovers by itself once Redis is back.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import require
+from .entities import SCHEMAS
+from .state import EntityUpdate, Schema
+from .store import MemoryStore, StoreResult, Update
+
+_LUA_TEMPLATE = r"""
+local schemas = {SCHEMAS}
+local t = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+local expire = tonumber(ARGV[3])
+local n_marks = tonumber(ARGV[4])
+local out = {}
+local marks = {}
+for m = 1, n_marks do
+  redis.call('SET', KEYS[m], ARGV[4 + m], 'NX', 'EX', expire)
+  marks[m] = tonumber(redis.call('GET', KEYS[m]))
+  out[#out + 1] = string.format('%.17g', marks[m])
+end
+local a = 5 + n_marks
+for k = n_marks + 1, #KEYS do
+  local s = schemas[tonumber(ARGV[a])]
+  local size = s.size
+  local fmt = '<' .. string.rep('d', size)
+  local raw = redis.call('GET', KEYS[k])
+  local v = {}
+  if raw and #raw == 8 * size then
+    v = {struct.unpack(fmt, raw)}
+    v[size + 1] = nil  -- struct.unpack returns the next position last
+  else
+    for i = 1, size do v[i] = 0.0 end
+  end
+  if v[3] > 0 and t - v[1] > ttl then
+    for i = 1, size do v[i] = 0.0 end
+  end
+  local first = v[3] == 0
+  local dt = 0.0
+  if first then
+    v[2] = t
+    v[1] = t
+  elseif t > v[1] then
+    dt = t - v[1]
+  end
+  if dt > 0 then
+    for i = 1, #s.horizons do
+      v[3 + i] = v[3 + i] * math.exp(-dt / s.horizons[i])
+    end
+  end
+  local n_inc = tonumber(ARGV[a + 1])
+  a = a + 2
+  for _ = 1, n_inc do
+    local index = tonumber(ARGV[a]) + 1
+    v[index] = v[index] + tonumber(ARGV[a + 1])
+    a = a + 2
+  end
+  if s.gap >= 0 and not first then
+    local x = math.log(1.0 + dt)
+    v[s.gap + 1] = v[s.gap + 1] + 1.0
+    v[s.gap + 2] = v[s.gap + 2] + x
+    v[s.gap + 3] = v[s.gap + 3] + x * x
+  end
+  local stamp = tonumber(ARGV[a])
+  if stamp >= 0 then
+    local index = s.stamp_start + stamp + 1
+    if t > v[index] then v[index] = t end
+  end
+  local mark = tonumber(ARGV[a + 1])
+  if mark >= 0 then
+    if t - marks[mark + 1] < tonumber(ARGV[a + 3]) then
+      local index = tonumber(ARGV[a + 2]) + 1
+      v[index] = v[index] + 1.0
+    end
+  end
+  a = a + 4
+  if t > v[1] then v[1] = t end
+  v[3] = v[3] + 1
+  local packed = struct.pack(fmt, unpack(v))
+  redis.call('SET', KEYS[k], packed, 'EX', expire)
+  out[#out + 1] = packed
+end
+return out
+"""
+
+
+def _lua_schemas() -> tuple[str, dict[str, int]]:
+    entries, ids = [], {}
+    for i, schema in enumerate(SCHEMAS.values(), start=1):
+        ids[schema.name] = i
+        horizons = ", ".join(f"{h:.17g}" for h in schema.horizons)
+        gap = schema.gap_slot if schema.gap_slot is not None else -1
+        entries.append(
+            f"[{i}] = {{size = {schema.size}, horizons = {{{horizons}}}, gap = {gap}, "
+            f"stamp_start = {schema.stamp_start}}}"
+        )
+    return "{" + ", ".join(entries) + "}", ids
+
+
+def _encode(update: EntityUpdate, schema_id: int) -> list[str]:
+    args = [str(schema_id), str(len(update.increments))]
+    for index, amount in update.increments:
+        args += [str(index), repr(float(amount))]
+    mark, index, window = update.recent_mark if update.recent_mark is not None else (-1, 0, 0.0)
+    args += [str(update.stamp), str(mark), str(index), repr(float(window))]
+    return args
+
+
+class RedisStore:
+    """SessionStore in a Redis server (``pip install 'intent-guard[redis]'``). Thread safe."""
+
+    def __init__(
+        self,
+        url: str = "redis://localhost:6379/0",
+        *,
+        prefix: str = "ig:",
+        ttl_seconds: float = 7 * 86400.0,
+        socket_timeout: float = 0.05,
+        retry_seconds: float = 1.0,
+        fallback: MemoryStore | None = None,
+    ) -> None:
+        redis = require("redis", "redis")
+        self.client: Any = redis.Redis.from_url(  # type: ignore[attr-defined]
+            url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
+        )
+        self._errors: tuple[type[BaseException], ...] = (
+            redis.exceptions.ConnectionError,  # type: ignore[attr-defined]
+            redis.exceptions.TimeoutError,  # type: ignore[attr-defined]
+            OSError,
+        )
+        source, self._schema_ids = _lua_schemas()
+        self.script = self.client.register_script(_LUA_TEMPLATE.replace("{SCHEMAS}", source))
+        self.prefix = prefix
+        self.ttl_seconds = float(ttl_seconds)
+        self.retry_seconds = retry_seconds
+        self.fallback = fallback or MemoryStore(ttl_seconds=ttl_seconds)
+        self.degraded = False
+        self.fallbacks = 0  # calls answered from local state because Redis failed
+        self._down_until = 0.0
+        self._lock = threading.Lock()
+
+    def apply(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]] = ()) -> StoreResult:
+        if time.monotonic() >= self._down_until:
+            try:
+                result = self._apply_remote(updates, marks)
+            except self._errors:
+                with self._lock:
+                    self._down_until = time.monotonic() + self.retry_seconds
+            else:
+                self.degraded = False
+                return result
+        with self._lock:
+            self.degraded = True
+            self.fallbacks += 1
+        local = self.fallback.apply(updates, marks)
+        return StoreResult(local.states, local.marks, degraded=True)
+
+    def _apply_remote(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]]) -> StoreResult:
+        t = max((u.timestamp for _, _, u in updates), default=0.0)
+        keys = [self.prefix + key for key, _ in marks] + [self.prefix + key for key, _, _ in updates]
+        args: list[str] = [repr(float(t)), repr(self.ttl_seconds), str(int(self.ttl_seconds)), str(len(marks))]
+        args += [repr(float(value)) for _, value in marks]
+        for _, schema, update in updates:
+            if update.timestamp != t:
+                raise ValueError("RedisStore.apply takes the updates of one request (one timestamp)")
+            args += _encode(update, self._schema_ids[schema.name])
+        reply = self.script(keys=keys, args=args)
+        mark_values = [float(v) for v in reply[: len(marks)]]
+        states = [
+            np.frombuffer(raw, dtype="<f8").astype(np.float64)
+            for raw, (_, schema, _) in zip(reply[len(marks) :], updates, strict=True)
+        ]
+        for state, (_, schema, _) in zip(states, updates, strict=True):
+            if len(state) != schema.size:
+                raise ValueError(f"Redis returned a state of {len(state)} floats for schema {schema.name}")
+        return StoreResult(states, mark_values)
+
+    def get(self, key: str) -> np.ndarray | None:
+        raw = self.client.get(self.prefix + key)
+        return None if raw is None else np.frombuffer(raw, dtype="<f8").astype(np.float64)
+
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except self._errors:
+            return False
+
+
+def schema_of(name: str) -> Schema:
+    return SCHEMAS[name]

@@ -1,0 +1,200 @@
+"""The Redis store, against a real redis-server: Lua == Python, atomicity, two-process parity, faults."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from intent_guard.session import ACCOUNT, KEY, LINK, EntityUpdate, MemoryStore
+
+from .conftest import DEFAULT_BUNDLE, ROOT, make_request
+
+pytest.importorskip("redis", reason="the Redis store needs the 'redis' extra")
+from intent_guard.session.redis_store import RedisStore  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_redis(port: int) -> subprocess.Popen:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if os.environ.get("INTENT_GUARD_REQUIRE_REDIS"):
+            pytest.fail("redis-server is not installed but INTENT_GUARD_REQUIRE_REDIS is set (.ci/run installs it)")
+        pytest.skip("redis-server is not installed (apt-get install redis-server)")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return process
+        time.sleep(0.05)
+    process.kill()
+    pytest.fail("redis-server did not start")
+
+
+@pytest.fixture()
+def redis_url():
+    port = _free_port()
+    process = start_redis(port)
+    yield f"redis://127.0.0.1:{port}/0"
+    process.kill()
+    process.wait()
+
+
+def random_updates(rng: np.random.Generator, n: int) -> list[list]:
+    batches, t = [], 1_769_904_000.0
+    for _ in range(n):
+        t += float(rng.exponential(120.0))
+        account = int(rng.integers(3))
+        batch = []
+        for key, schema in ((f"a:{account}", ACCOUNT), (f"k:{account}", KEY), (f"l:{rng.integers(2)}", LINK)):
+            slots = rng.choice(np.arange(3, 3 + len(schema.slots)), size=3, replace=False)
+            increments = tuple((int(i), float(rng.random())) for i in slots)
+            stamp = int(rng.integers(schema.stamps)) if schema.stamps else -1
+            mark = (0, int(slots[0]), 86400.0) if schema is ACCOUNT else None
+            batch.append((key, schema, EntityUpdate(t, increments, stamp, mark)))
+        batches.append(batch)
+    return batches
+
+
+def test_lua_update_equals_python(redis_url: str) -> None:
+    rng = np.random.default_rng(0)
+    remote, local = RedisStore(redis_url), MemoryStore()
+    for batch in random_updates(rng, 200):
+        t = batch[0][2].timestamp
+        marks = [("model:m", t)]
+        r = remote.apply(batch, marks)
+        m = local.apply(batch, marks)
+        assert not r.degraded and r.marks == m.marks
+        for a, b in zip(r.states, m.states, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert remote.client.ttl("ig:a:0") > 0  # keys expire
+
+
+def test_concurrent_updates_are_not_lost(redis_url: str) -> None:
+    store = RedisStore(redis_url)
+    update = EntityUpdate(1_769_904_000.0, ((3, 1.0),))
+
+    def work() -> None:
+        for _ in range(200):
+            store.apply([("a:shared", ACCOUNT, update)])
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    state = store.get("a:shared")
+    assert state is not None and state[2] == 1200  # N_TOTAL
+
+
+WORKER = r"""
+import json, sys, time, redis
+from intent_guard import Guard
+from intent_guard.session.redis_store import RedisStore
+url, bundle, path, me, n_workers = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+records = [json.loads(line) for line in open(path)]
+guard = Guard.load(bundle, store=RedisStore(url, prefix="ig:"))
+turn = redis.Redis.from_url(url)
+out = {}
+for i, record in enumerate(records):
+    if i % n_workers != me:
+        continue
+    while int(turn.get("turn") or 0) != i:  # take turns in time order: each request sees all before it
+        time.sleep(0.0005)
+    out[record["request_id"]] = guard.score(record).to_dict()
+    turn.incr("turn")
+print(json.dumps(out))
+"""
+
+
+def traffic(n: int = 120) -> list[dict]:
+    rng = np.random.default_rng(3)
+    records = []
+    for i in range(n):
+        account = f"acct-{int(rng.integers(6))}"
+        harvest = account in ("acct-0", "acct-1")
+        text = (
+            f"Solve the following problem and show every intermediate step of your reasoning: {i} * 7"
+            if harvest
+            else f"any ideas for a birthday present for someone who likes {i % 5} things?"
+        )
+        client = {"payment_fingerprint": "pm_shared" if harvest else f"pm_{account}", "ip": f"10.0.{i % 3}.5"}
+        records.append(
+            make_request(
+                i,
+                account=account,
+                t=1_769_904_000.0 + i * 4.0,
+                text=text,
+                client=client,
+                model="model-a" if i < 60 else "model-b",
+            )
+        )
+    return records
+
+
+def run_workers(url: str, log: Path, n_workers: int) -> dict:
+    import redis
+
+    redis.Redis.from_url(url).flushall()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", WORKER, url, str(DEFAULT_BUNDLE), str(log), str(k), str(n_workers)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+        )
+        for k in range(n_workers)
+    ]
+    merged: dict = {}
+    for process in processes:
+        out, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err[-2000:]
+        merged.update(json.loads(out.strip().splitlines()[-1]))
+    return merged
+
+
+def test_two_processes_share_one_picture(redis_url: str, tmp_path: Path) -> None:
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(r) + "\n" for r in traffic()))
+    single = run_workers(redis_url, log, 1)
+    double = run_workers(redis_url, log, 2)
+    assert single == double
+    assert len(single) == 120
+
+
+def test_unreachable_redis_degrades_then_recovers(tmp_path: Path) -> None:
+    from intent_guard import Guard
+
+    port = _free_port()
+    store = RedisStore(f"redis://127.0.0.1:{port}/0", retry_seconds=0.0)
+    guard = Guard.load(DEFAULT_BUNDLE, store=store)
+    verdict = guard.score(make_request(0))
+    assert any(r.kind == "degraded" for r in verdict.reasons)
+    assert store.fallbacks == 1 and store.degraded
+    process = start_redis(port)
+    try:
+        verdict = guard.score(make_request(1, t=1_769_904_010.0))
+        assert not any(r.kind == "degraded" for r in verdict.reasons)
+        assert not store.degraded
+    finally:
+        process.kill()
+        process.wait()

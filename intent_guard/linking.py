@@ -1,7 +1,7 @@
 """Values a request shares with other accounts (link values) and its prompt skeleton.
 
-A *skeleton* is the start of the last user message with the variable parts masked: digits,
-quoted strings and code spans become placeholders, case and spacing are normalised. The same
+A *skeleton* is the start of the last user message with the variable parts masked: numbers and
+quoted strings become placeholders, case and spacing are normalised. The same
 wrapper around changing content keeps its skeleton; a person's free-form questions rarely repeat
 one. Only the first SKELETON_CHARS characters are used, where a prefix wrapper sits.
 """
@@ -16,21 +16,18 @@ from .text import PromptParts
 from .types import Request
 
 SKELETON_CHARS = 96
-_MASKS = (
-    (re.compile(r"```.*?(```|$)", re.S), " <code> "),
-    (re.compile(r"\"[^\"]{0,200}\"|'[^']{0,200}'"), " <str> "),
-    (re.compile(r"\d+(?:[.,]\d+)*"), "#"),
-    (re.compile(r"\s+"), " "),
-)
-_JSON = re.compile(r"\bjsonl?\b|```json", re.I)
+# One pass masks quoted strings and numbers; whitespace is collapsed by split/join.
+_MASK = re.compile(r"\"[^\"]{0,200}\"|'[^']{0,200}'|\d+(?:[.,]\d+)*")
+
+
+def _mask(match: re.Match[str]) -> str:
+    return "#" if match.group(0)[0].isdigit() else " <str> "
 
 
 def skeleton(text: str) -> str:
     """The masked, normalised prefix of a prompt ('' for an empty one)."""
-    head = text[: SKELETON_CHARS * 4]
-    for pattern, replacement in _MASKS:
-        head = pattern.sub(replacement, head)
-    return head.strip().lower()[:SKELETON_CHARS]
+    head = _MASK.sub(_mask, text[: SKELETON_CHARS * 2])
+    return " ".join(head.split()).lower()[:SKELETON_CHARS]
 
 
 def digest(text: str) -> str:
@@ -48,7 +45,8 @@ def ip_prefix(ip: str) -> str | None:
 
 
 def json_demand(parts: PromptParts) -> bool:
-    return bool(_JSON.search(parts.user_head) or _JSON.search(parts.user_tail))
+    """Whether the prompt asks for JSON / JSONL output (a word in its head or tail window)."""
+    return "json" in parts.user_head.lower() or "json" in parts.user_tail.lower()
 
 
 def link_values(request: Request, parts: PromptParts, skeleton_text: str) -> dict[str, str]:

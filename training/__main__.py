@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--review-fpr", type=float, default=0.01)
     p.add_argument("--block-fpr", type=float, default=0.001)
-    p.add_argument("--rounds", type=int, default=300)
+    p.add_argument("--rounds", type=int, default=150)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_build)
 

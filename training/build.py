@@ -52,7 +52,7 @@ class BuildOptions:
     encoders: tuple[str, ...] = ("static", "onnx-int8")
     review_fpr: float = 0.01
     block_fpr: float = 0.001
-    rounds: int = 300
+    rounds: int = 150
     seed: int = 0
 
 

@@ -12,7 +12,7 @@ PARITY_ROWS = 10_000
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "objective": "binary",
-    "learning_rate": 0.05,
+    "learning_rate": 0.1,
     "num_leaves": 31,
     "min_data_in_leaf": 200,
     "feature_fraction": 0.7,

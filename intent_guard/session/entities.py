@@ -25,7 +25,7 @@ from .state import DAY, FIRST_T, HOUR, LAST_T, MINUTE, WEEK, EntityUpdate, Schem
 
 HOUR_BINS = 8  # 3-hour bins of the UTC hour of day
 TOPIC_BINS = 16
-SKETCH = 16  # skeleton-reuse sketch slots
+SKETCH = 8  # skeleton-reuse sketch slots
 STAMPS = 64
 COMMON_ACCOUNTS = 40.0
 LINK_KINDS = ("payment", "org", "ip", "ua", "system", "tools", "skeleton")

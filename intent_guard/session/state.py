@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -46,11 +47,11 @@ class Schema:
         if len(set(names)) != len(names):
             raise ValueError(f"schema {self.name} has duplicate slot names")
 
-    @property
+    @cached_property
     def size(self) -> int:
         return META + len(self.slots) + self.stamps
 
-    @property
+    @cached_property
     def horizons(self) -> np.ndarray:
         return np.array([h for _, h in self.slots], dtype=np.float64)
 
@@ -67,16 +68,20 @@ class Schema:
         n = sum(1 for name, _ in self.slots if name.startswith(prefix) and name[len(prefix) :].isdigit())
         return slice(first, first + n)
 
-    @property
+    @cached_property
     def gap_slot(self) -> int | None:
         try:
             return self.slot("gap_n")
         except KeyError:
             return None
 
-    @property
+    @cached_property
     def stamp_start(self) -> int:
         return META + len(self.slots)
+
+    @cached_property
+    def n_slots(self) -> int:
+        return len(self.slots)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +117,7 @@ def update_state(
     if first:
         out[FIRST_T] = out[LAST_T] = t
     if dt > 0.0:
-        out[META : META + len(schema.slots)] *= np.exp(-dt / schema.horizons)
+        out[META : META + schema.n_slots] *= np.exp(-dt / schema.horizons)
     for index, amount in update.increments:
         out[index] += amount
     if update.recent_mark is not None and marks is not None:

@@ -13,6 +13,7 @@ after ``retry_seconds``, so scoring recovers by itself once Redis is back.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -24,6 +25,8 @@ from ..errors import require
 from .entities import SCHEMAS
 from .state import EntityUpdate, Schema
 from .store import MemoryStore, StoreResult, Update
+
+log = logging.getLogger("intent_guard.session")
 
 _LUA_TEMPLATE = r"""
 local schemas = {SCHEMAS}
@@ -162,10 +165,14 @@ class RedisStore:
         if time.monotonic() >= self._down_until:
             try:
                 result = self._apply_remote(updates, marks)
-            except self._errors:
+            except self._errors as exc:
                 with self._lock:
                     self._down_until = time.monotonic() + self.retry_seconds
+                    if not self.degraded:
+                        log.warning("Redis unreachable (%s): scoring with local session state", type(exc).__name__)
             else:
+                if self.degraded:
+                    log.warning("Redis reachable again after %d degraded calls", self.fallbacks)
                 self.degraded = False
                 return result
         with self._lock:

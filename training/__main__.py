@@ -33,6 +33,10 @@ def _build(args: argparse.Namespace) -> int:
             encoders=tuple(dict.fromkeys([args.encoder, *args.bundle_encoders.split(",")])),
             review_fpr=args.review_fpr,
             block_fpr=args.block_fpr,
+            account_review_fpr=args.account_review_fpr,
+            account_block_fpr=args.account_block_fpr,
+            report=args.report,
+            baseline=args.baseline,
             rounds=args.rounds,
             seed=args.seed,
         )
@@ -104,8 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
         default="static,onnx-int8",
         help="encoders to ship in the bundle (comma-separated; the serving one is always included)",
     )
-    p.add_argument("--review-fpr", type=float, default=0.01)
-    p.add_argument("--block-fpr", type=float, default=0.001)
+    p.add_argument("--review-fpr", type=float, default=0.01, help="target benign request FPR at review")
+    p.add_argument("--block-fpr", type=float, default=0.001, help="target benign request FPR at block")
+    p.add_argument("--account-review-fpr", type=float, default=None, help="also cap benign-account FPR at review")
+    p.add_argument("--account-block-fpr", type=float, default=None, help="also cap benign-account FPR at block")
+    p.add_argument("--report", type=Path, default=None, help="report directory (default: OUT/report)")
+    p.add_argument("--baseline", type=Path, default=None, help="a bundle to compare against in the report")
     p.add_argument("--rounds", type=int, default=150)
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_build)

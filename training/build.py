@@ -33,10 +33,11 @@ from intent_guard.types import Request
 
 from .ablation import ablation, ablation_table
 from .assemble import data_digest, finalise, prepare
-from .metrics import summarise, threshold_at_fpr
+from .metrics import account_scores, summarise, threshold_at_fpr
 from .model import check_parity, export_onnx, train_lightgbm
 from .records import SPLITS, group_split, iter_records
 from .replay import Replayed, replay
+from .report import Scored, write_report
 
 REFERENCE_PREFIXES = ("requests_", "template_share_", "template_sim_mean_")
 
@@ -52,6 +53,10 @@ class BuildOptions:
     encoders: tuple[str, ...] = ("static", "onnx-int8")
     review_fpr: float = 0.01
     block_fpr: float = 0.001
+    account_review_fpr: float | None = None
+    account_block_fpr: float | None = None
+    report: Path | None = None  # default: <out>/report
+    baseline: Path | None = None
     rounds: int = 150
     seed: int = 0
 
@@ -121,11 +126,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
 
     scorer = OnnxScorer(scorer_path)
     calib_p = scorer.predict_proba(calib.X)
-    thresholds = {
-        "review": threshold_at_fpr(calib_p[calib.y == 0], options.review_fpr),
-        "block": threshold_at_fpr(calib_p[calib.y == 0], options.block_fpr),
-    }
-    thresholds["review"] = min(thresholds["review"], thresholds["block"])
+    thresholds = choose_thresholds(calib, calib_p, options)
     test_p = scorer.predict_proba(test.X)
     evaluation = summarise(test.y, test_p, test.account, test.population, thresholds)
     evaluation["split"] = "test (held-out campaigns and orgs)"
@@ -140,6 +141,9 @@ def build(options: BuildOptions) -> dict[str, Any]:
     timings["ablation_s"] = time.perf_counter() - t
     print(ablation_table(ablated))
     importance = dict(zip(FEATURE_NAMES, booster.feature_importance("gain").round(1).tolist(), strict=True))
+    sample = test.X[np.random.default_rng(options.seed).choice(len(test.X), size=min(5000, len(test.X)), replace=False)]
+    contributions = np.abs(booster.predict(sample, pred_contrib=True)[:, :-1]).mean(axis=0)
+    shap = dict(zip(FEATURE_NAMES, contributions.round(5).tolist(), strict=True))
     timings["total_s"] = time.perf_counter() - started
     finalise(
         manifest,
@@ -149,6 +153,8 @@ def build(options: BuildOptions) -> dict[str, Any]:
                 **thresholds,
                 "review_target_fpr": options.review_fpr,
                 "block_target_fpr": options.block_fpr,
+                "account_review_target_fpr": options.account_review_fpr,
+                "account_block_target_fpr": options.account_block_fpr,
                 "chosen_on": "calib split, benign requests",
             },
             "feature_reference": reference,
@@ -170,4 +176,68 @@ def build(options: BuildOptions) -> dict[str, Any]:
         "thresholds": thresholds,
     }
     (options.out / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    scored = Scored(
+        "new",
+        test.y,
+        test_p,
+        test.account,
+        test.campaign,
+        test.population,
+        thresholds,
+        {"gain": importance, "mean |SHAP|": shap},
+    )
+    baseline = None
+    if options.baseline is not None:
+        baseline = score_baseline(options.baseline, options.log, split_of, test)
+    manifest_data = json.loads((options.out / "manifest.json").read_text(encoding="utf-8"))
+    report_dir = options.report or options.out / "report"
+    write_report(scored, report_dir, manifest=manifest_data, baseline=baseline, ablation=ablated)
+    print(f"report: {report_dir / 'report.html'}")
     return report
+
+
+def choose_thresholds(calib: Replayed, calib_p: np.ndarray, options: BuildOptions) -> dict[str, float]:
+    """Thresholds meeting every target FPR given: request level, and account level if asked.
+
+    Each threshold is the higher of the request-level one (benign calibration requests) and the
+    account-level one (benign calibration accounts, scored by their max probability).
+    """
+    benign = calib_p[calib.y == 0]
+    acc_y, acc_s = account_scores(calib.account, calib.y, calib_p)
+    out = {}
+    for name, request_fpr, account_fpr in (
+        ("review", options.review_fpr, options.account_review_fpr),
+        ("block", options.block_fpr, options.account_block_fpr),
+    ):
+        t = threshold_at_fpr(benign, request_fpr)
+        if account_fpr is not None:
+            t = max(t, threshold_at_fpr(acc_s[acc_y == 0], account_fpr))
+        out[name] = t
+    out["review"] = min(out["review"], out["block"])
+    return out
+
+
+def score_baseline(bundle: Path, log: Path, split_of: Any, test: Replayed) -> Scored:
+    """The baseline bundle's scores on the same held-out requests (replayed through its own Guard)."""
+    from intent_guard import Guard
+
+    guard = Guard.load(bundle)
+    records = (r for r in iter_records(log) if split_of.of(r) == "test")
+    probabilities: list[float] = []
+    batch: list[dict[str, Any]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= 512:
+            probabilities += [v.probability for v in guard.score_many(batch)]
+            batch = []
+    probabilities += [v.probability for v in guard.score_many(batch)]
+    thresholds = {"review": guard.thresholds.review, "block": guard.thresholds.block}
+    return Scored(
+        f"baseline {guard.model_version}",
+        test.y,
+        np.array(probabilities),
+        test.account,
+        test.campaign,
+        test.population,
+        thresholds,
+    )

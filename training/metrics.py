@@ -90,3 +90,51 @@ def summarise(
         for pop in sorted(set(populations[y == 0].tolist()))
     }
     return out
+
+
+def calibration(y: np.ndarray, scores: np.ndarray, bins: int = 10) -> dict[str, Any]:
+    """Reliability bins (mean predicted vs observed rate) and the expected calibration error."""
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(scores, edges[1:-1]), 0, bins - 1)
+    rows = []
+    ece = 0.0
+    for b in range(bins):
+        mask = which == b
+        if not mask.any():
+            continue
+        predicted, observed = float(scores[mask].mean()), float(y[mask].mean())
+        rows.append({"bin": b, "count": int(mask.sum()), "predicted": predicted, "observed": observed})
+        ece += mask.mean() * abs(predicted - observed)
+    return {"bins": rows, "ece": float(ece)}
+
+
+def requests_to_detect(
+    accounts: np.ndarray, campaigns: np.ndarray, y: np.ndarray, scores: np.ndarray, threshold: float
+) -> dict[str, dict[str, float]]:
+    """Per campaign: how many of its requests an account sends before its first flag (>= threshold).
+
+    Rows must be in time order. Reports the median over the campaign's accounts, the share of its
+    accounts ever flagged, and how many accounts it has.
+    """
+    first: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    campaign_of: dict[str, str] = {}
+    for account, campaign, label, score in zip(
+        accounts.tolist(), campaigns.tolist(), y.tolist(), scores.tolist(), strict=True
+    ):
+        if label != 1 or not campaign:
+            continue
+        campaign_of[account] = campaign
+        seen[account] = seen.get(account, 0) + 1
+        if account not in first and score >= threshold:
+            first[account] = seen[account]
+    out: dict[str, dict[str, float]] = {}
+    for campaign in sorted(set(campaign_of.values())):
+        members = [a for a, c in campaign_of.items() if c == campaign]
+        detected = [first[a] for a in members if a in first]
+        out[campaign] = {
+            "accounts": len(members),
+            "detected_share": len(detected) / len(members),
+            "median_requests_to_detect": float(np.median(detected)) if detected else float("nan"),
+        }
+    return out

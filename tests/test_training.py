@@ -115,6 +115,16 @@ def test_whole_loop_synth_train_evaluate_export_load_score(small_log: Path, tmp_
         )
     )
     assert report["evaluation"]["roc_auc"] > 0.8
+    for name in (
+        "report.html",
+        "report.md",
+        "roc_pr.png",
+        "calibration.png",
+        "feature_importance.png",
+        "scores_by_population.png",
+        "requests_to_detect.png",
+    ):
+        assert (out / "report" / name).stat().st_size > 0, name
     guard = Guard.load(out)
     verdict = guard.score(
         {
@@ -126,3 +136,64 @@ def test_whole_loop_synth_train_evaluate_export_load_score(small_log: Path, tmp_
     )
     assert 0.0 <= verdict.probability <= 1.0
     assert guard.manifest.data["training"]["onnx_parity_max_abs_diff"] <= 1e-5
+
+
+def test_log_source_reads_jsonl_and_parquet_alike(small_log: Path, tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from training.records import LogSource
+
+    # Parquet needs one type per column: records without tools and with plain-string contents.
+    records = [
+        r
+        for r in LogSource([small_log])
+        if "tools" not in r and all(isinstance(m["content"], str) for m in r["messages"])
+    ][:300]
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    pq.write_table(pa.Table.from_pylist(records), folder / "part.parquet")
+    from_parquet = list(LogSource([folder]))
+    assert [r["request_id"] for r in from_parquet] == [r["request_id"] for r in records]
+    assert [r["label"] for r in from_parquet] == [r["label"] for r in records]
+
+
+def test_unlabelled_and_invalid_records(tmp_path: Path) -> None:
+    import json
+
+    from training.__main__ import main
+    from training.records import LogSource, MissingLabelError
+
+    good = {
+        "request_id": "a",
+        "timestamp": 1769904000,
+        "account_id": "x",
+        "label": 0,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    log = tmp_path / "log.jsonl"
+    log.write_text(json.dumps(good) + "\n{broken\n" + json.dumps({**good, "request_id": "b", "label": None}) + "\n")
+    with pytest.raises(MissingLabelError, match=r"log.jsonl:3: record 'b' has no 0/1 'label'"):
+        list(LogSource([log]))
+    source = LogSource([log], require_labels=False)
+    assert [r["request_id"] for r in source] == ["a"]
+    assert source.skipped == 1 and source.unlabelled == 1 and "log.jsonl:2" in source.errors[0]
+    assert main(["build", "--log", str(log), "--out", str(tmp_path / "b")]) == 3  # exit code: bad input data
+
+
+@pytest.mark.slow
+def test_template_mining_proposes_unexplained_wrappers(small_log: Path, tmp_path: Path) -> None:
+    import shutil
+
+    from intent_guard import Guard
+    from training.mining import add_templates, mine, write_proposals
+
+    proposals = mine(DEFAULT_BUNDLE, [small_log], min_similarity=0.75, min_support=10)
+    assert proposals, "campaign wrappers absent from the library should form clusters"
+    assert all(p.support >= 10 and p.accounts >= 2 for p in proposals)
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle)
+    write_proposals(proposals[:2], tmp_path / "proposals.jsonl")
+    assert add_templates(bundle, tmp_path / "proposals.jsonl") == len(proposals[:2])
+    guard = Guard.load(bundle)  # hashes re-verified after the rebuild
+    assert len(guard.pipeline.templates) == guard.pipeline.index.size

@@ -5,6 +5,7 @@ Commands:
   synth             generate labelled synthetic traffic
   build             split, replay, train, export, calibrate and evaluate a bundle from a labelled log
   evaluate          score a labelled log with a bundle and print the metrics
+  templates         mine template proposals from traffic (mine) or add accepted ones (add)
   compare-encoders  template-match quality and speed of each encoder on a labelled log
 """
 
@@ -24,8 +25,10 @@ def _build(args: argparse.Namespace) -> int:
 
     report = build(
         BuildOptions(
-            log=args.log,
+            log=list(args.log),
             out=args.out,
+            split=args.split,
+            skip_unlabelled=args.skip_unlabelled,
             encoders_dir=args.encoders,
             templates=args.templates,
             corpus=args.corpus,
@@ -60,8 +63,21 @@ def _evaluate(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     from .synth import main
 
-    argv = ["-o", str(args.output), "--days", str(args.days), "--scale", str(args.scale), "--seed", str(args.seed)]
-    return main(argv + ["--corpus", str(args.corpus)])
+    argv = [
+        "-o",
+        str(args.output),
+        "--days",
+        str(args.days),
+        "--scale",
+        str(args.scale),
+        "--seed",
+        str(args.seed),
+        "--corpus",
+        str(args.corpus),
+        "--evasion-rate",
+        str(args.evasion_rate),
+    ]
+    return main(argv + (["--config", str(args.config)] if args.config else []))
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -74,6 +90,28 @@ def _compare(args: argparse.Namespace) -> int:
     from .compare_encoders import compare
 
     print(json.dumps(compare(args.model, args.log, args.fp32, sample=args.sample), indent=1))
+    return 0
+
+
+def _templates(args: argparse.Namespace) -> int:
+    from .mining import add_templates, mine, write_proposals
+
+    if args.action == "mine":
+        proposals = mine(
+            args.model,
+            list(args.log),
+            flagged=args.flagged,
+            min_similarity=args.min_similarity,
+            min_support=args.min_support,
+            min_accounts=args.min_accounts,
+        )
+        write_proposals(proposals, args.output)
+        print(f"{len(proposals)} proposals written to {args.output}")
+        for p in proposals[:10]:
+            print(f"  {p.id} {p.category:<22} support {p.support:>5} from {p.accounts:>3} accounts: {p.text[:70]!r}")
+        return 0
+    added = add_templates(args.model or Path("models/default"), args.proposals)
+    print(f"added {added} templates; indexes and manifest rebuilt. Retrain to let the scorer use them.")
     return 0
 
 
@@ -92,11 +130,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--days", type=float, default=7.0)
     p.add_argument("--scale", type=float, default=1.0)
     p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
+    p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS, help="folder of *.jsonl prompts (kind, text)")
+    p.add_argument("--evasion-rate", type=float, default=0.35)
+    p.add_argument("--config", type=Path, default=None, help="JSON overriding SynthConfig fields")
     p.set_defaults(func=_synth)
 
     p = commands.add_parser("build", help="train, export and evaluate a bundle from a labelled log")
-    p.add_argument("--log", type=Path, required=True)
+    p.add_argument("--log", type=Path, nargs="+", required=True, help="JSONL / Parquet files or folders")
+    p.add_argument(
+        "--split",
+        default="group",
+        choices=["group", "time"],
+        help="group: campaigns and orgs spread over splits; time: train on earlier days, test on later",
+    )
+    p.add_argument("--skip-unlabelled", action="store_true", help="leave out records without a label")
     p.add_argument("--out", type=Path, default=Path("models/default"))
     p.add_argument("--encoders", type=Path, default=Path("models/default"), help="where export-encoders wrote")
     p.add_argument("--templates", type=Path, default=Path("models/default/templates.jsonl"))
@@ -120,10 +167,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("evaluate", help="score a labelled log with a bundle and report metrics")
     p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--log", type=Path, required=True)
+    p.add_argument("--log", type=Path, nargs="+", required=True)
     p.add_argument("--split", default="test", choices=["train", "calib", "test", "all"])
     p.add_argument("--encoder", default=None)
     p.set_defaults(func=_evaluate)
+
+    p = commands.add_parser("templates", help="mine template proposals from traffic, or add accepted ones")
+    actions = p.add_subparsers(dest="action", required=True)
+    m = actions.add_parser("mine", help="cluster campaign prompts no template explains into proposals")
+    m.add_argument("--model", type=Path, default=None)
+    m.add_argument("--log", type=Path, nargs="+", required=True)
+    m.add_argument("-o", "--output", type=Path, default=Path("proposals.jsonl"))
+    m.add_argument("--flagged", action="store_true", help="mine requests the model flags instead of labelled ones")
+    m.add_argument("--min-similarity", type=float, default=0.75, help="cosine to join a cluster")
+    m.add_argument("--min-support", type=int, default=20)
+    m.add_argument("--min-accounts", type=int, default=2)
+    m.set_defaults(func=_templates)
+    a = actions.add_parser("add", help="append accepted proposals to a bundle's library and rebuild its index")
+    a.add_argument("proposals", type=Path)
+    a.add_argument("--model", type=Path, default=None)
+    a.set_defaults(func=_templates)
 
     p = commands.add_parser("compare-encoders", help="template-match quality and latency per encoder")
     p.add_argument("--model", type=Path, default=Path("models/default"))
@@ -134,9 +197,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 3
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 done, 1 a step failed (e.g. the ONNX parity gate), 2 usage, 3 bad input data."""
+    from intent_guard.errors import IntentGuardError
+
+    from .model import ParityError
+    from .records import MissingLabelError
+
     args = build_parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        return int(args.func(args))
+    except (MissingLabelError, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    except (ParityError, IntentGuardError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_FAILED
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from .ablation import ablation, ablation_table
 from .assemble import data_digest, finalise, prepare
 from .metrics import account_scores, summarise, threshold_at_fpr
 from .model import check_parity, export_onnx, train_lightgbm
-from .records import SPLITS, group_split, iter_records
+from .records import SPLITS, LogSource, group_split
 from .replay import Replayed, replay
 from .report import Scored, write_report
 
@@ -44,7 +44,7 @@ REFERENCE_PREFIXES = ("requests_", "template_share_", "template_sim_mean_")
 
 @dataclass
 class BuildOptions:
-    log: Path
+    log: Path | list[Path]  # JSONL / Parquet files or folders
     out: Path
     encoders_dir: Path
     templates: Path
@@ -59,6 +59,8 @@ class BuildOptions:
     baseline: Path | None = None
     rounds: int = 150
     seed: int = 0
+    split: str = "group"  # or "time"
+    skip_unlabelled: bool = False
 
 
 def template_like_threshold(pipeline: FeaturePipeline, records: list[dict[str, Any]], quantile: float = 0.9) -> float:
@@ -71,26 +73,45 @@ def template_like_threshold(pipeline: FeaturePipeline, records: list[dict[str, A
     return round(float(np.quantile(sims, quantile)), 4) if sims else 0.5
 
 
-def replay_split(options: BuildOptions, manifest: Any, split_of: Any, split: str, total: int | None) -> Replayed:
-    pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore())
-    records = (r for r in iter_records(options.log) if split_of.of(r) == split)
-    return replay(pipeline, records, total=total, label=f"replay {split:<5}")
+def replay_splits(
+    options: BuildOptions, manifest: Any, source: LogSource, split_of: Any, counts: dict[str, int]
+) -> dict[str, Replayed]:
+    """Replay each split through a fresh pipeline (group split: no state crosses splits), or the
+    whole log once and cut it afterwards (time split: accounts keep their history across days)."""
+    if getattr(split_of, "replay_whole", False):
+        pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore())
+        whole = replay(pipeline, source, total=sum(counts.values()), label="replay all  ")
+        sides = np.array([split_of.of(r) for r in source], dtype=object)
+        return {split: whole.subset(sides == split) for split in SPLITS}
+    out = {}
+    for split in SPLITS:
+        pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore())
+        records = (r for r in source if split_of.of(r) == split)
+        out[split] = replay(pipeline, records, total=counts[split], label=f"replay {split:<5}")
+    return out
 
 
 def build(options: BuildOptions) -> dict[str, Any]:
     """Run the whole build; returns the evaluation summary written to the manifest."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
-    split_of = group_split(options.log, seed=options.seed)
+    source = LogSource(
+        options.log if isinstance(options.log, list) else [options.log], require_labels=not options.skip_unlabelled
+    )
+    split_of = group_split(source, seed=options.seed, mode=options.split)
     counts = {s: 0 for s in SPLITS}
     benign_sample: list[dict[str, Any]] = []
     rng = np.random.default_rng(options.seed)
-    for record in iter_records(options.log):
+    for record in source:
         split = split_of.of(record)
         counts[split] += 1
         if split == "train" and record.get("label") == 0 and rng.random() < 0.05:
             benign_sample.append(record)
-    print(f"split by campaign / org: {counts}")
+    print(f"{options.split} split by campaign / org: {counts}")
+    if source.skipped or source.unlabelled:
+        print(f"skipped {source.skipped:,} invalid and {source.unlabelled:,} unlabelled records; first errors:")
+        for message in source.errors[:5]:
+            print(f"  {message}")
 
     t = time.perf_counter()
     manifest = prepare(
@@ -106,15 +127,17 @@ def build(options: BuildOptions) -> dict[str, Any]:
     timings["prepare_s"] = time.perf_counter() - t
     print(f"template-like similarity: {manifest.data['template_like_similarity']}")
 
-    replayed: dict[str, Replayed] = {}
-    for split in SPLITS:
-        t = time.perf_counter()
-        replayed[split] = replay_split(options, manifest, split_of, split, counts[split])
-        timings[f"replay_{split}_s"] = time.perf_counter() - t
+    t = time.perf_counter()
+    replayed = replay_splits(options, manifest, source, split_of, counts)
+    timings["replay_s"] = time.perf_counter() - t
     train, calib, test = (replayed[s] for s in SPLITS)
-    timings["replay_requests_per_s"] = sum(len(r) for r in replayed.values()) / sum(
-        timings[f"replay_{s}_s"] for s in SPLITS
-    )
+    for name, part in replayed.items():
+        if len(set(part.y.tolist())) < 2:
+            print(
+                f"warning: the {name} split has only {'campaign' if part.y.any() else 'benign'} traffic; "
+                "its metrics are undefined (more data, or --split group)"
+            )
+    timings["replay_requests_per_s"] = sum(len(r) for r in replayed.values()) / timings["replay_s"]
 
     t = time.perf_counter()
     booster = train_lightgbm(train.X, train.y, list(FEATURE_NAMES), rounds=options.rounds, seed=options.seed)
@@ -159,8 +182,10 @@ def build(options: BuildOptions) -> dict[str, Any]:
             },
             "feature_reference": reference,
             "training_data": {
-                "digest": data_digest([options.log]),
-                "file": options.log.name,
+                "digest": data_digest(source.digest_files()),
+                "files": [f.name for f in source.files],
+                "split": options.split,
+                "skipped_invalid": source.skipped,
                 "requests": counts,
                 "positives_train": int(train.y.sum()),
             },
@@ -171,6 +196,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
     report = {
         "evaluation": evaluation,
         "ablation": ablated,
+        "feature_shap": shap,
         "timings": timings,
         "feature_gain": importance,
         "thresholds": thresholds,
@@ -188,7 +214,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
     )
     baseline = None
     if options.baseline is not None:
-        baseline = score_baseline(options.baseline, options.log, split_of, test)
+        baseline = score_baseline(options.baseline, source, split_of, test)
     manifest_data = json.loads((options.out / "manifest.json").read_text(encoding="utf-8"))
     report_dir = options.report or options.out / "report"
     write_report(scored, report_dir, manifest=manifest_data, baseline=baseline, ablation=ablated)
@@ -217,12 +243,12 @@ def choose_thresholds(calib: Replayed, calib_p: np.ndarray, options: BuildOption
     return out
 
 
-def score_baseline(bundle: Path, log: Path, split_of: Any, test: Replayed) -> Scored:
+def score_baseline(bundle: Path, source: LogSource, split_of: Any, test: Replayed) -> Scored:
     """The baseline bundle's scores on the same held-out requests (replayed through its own Guard)."""
     from intent_guard import Guard
 
     guard = Guard.load(bundle)
-    records = (r for r in iter_records(log) if split_of.of(r) == "test")
+    records = (r for r in source if split_of.of(r) == "test")
     probabilities: list[float] = []
     batch: list[dict[str, Any]] = []
     for record in records:

@@ -11,17 +11,19 @@ from intent_guard import Guard
 from intent_guard.progress import Progress
 
 from .metrics import summarise
-from .records import group_split, iter_records
+from .records import LogSource, group_split
 
 
 def evaluate_bundle(
-    model: Path | None, log: Path, *, split: str = "test", encoder: str | None = None
+    model: Path | None, log: Path | list[Path], *, split: str = "test", encoder: str | None = None
 ) -> dict[str, Any]:
     """Score ``split`` of ``log`` (the build's grouped split, or ``all``) with a fresh Guard."""
     guard = Guard.load(model, encoder=encoder)
     seed = int(guard.manifest.data.get("training", {}).get("seed", 0))
-    split_of = group_split(log, seed=seed) if split != "all" else None
-    records = [r for r in iter_records(log) if split_of is None or split_of.of(r) == split]
+    mode = guard.manifest.data.get("training_data", {}).get("split", "group")
+    source = LogSource(log if isinstance(log, list) else [log])
+    split_of = group_split(source, seed=seed, mode=mode) if split != "all" else None
+    records = [r for r in source if split_of is None or split_of.of(r) == split]
     probabilities: list[float] = []
     with Progress(len(records), f"scoring {split}") as bar:
         for start in range(0, len(records), 512):

@@ -1,9 +1,16 @@
-"""Labelled logs for training: streaming reads and grouped train / calibration / test splits.
+"""Labelled logs for training: streamed from JSONL or Parquet files or folders, and split by group.
+
+:class:`LogSource` reads any mix of ``*.jsonl`` and ``*.parquet`` files (a folder means every such
+file in it, sorted), one record at a time: a 5 GB log is never loaded whole. Records that break
+the request-log spec are skipped and counted (the first few are kept with file and line); a
+record without a 0/1 ``label`` raises :class:`MissingLabelError` naming where it is, unless the
+source was told to skip unlabelled records.
 
 Splits are made by *group*, never by request: all accounts of one campaign form one group, and
 a benign account's group is its org (a company's accounts share one), so no campaign or company
-sits on both sides. Campaign groups are spread over the splits style by style, so that each split
-sees as many campaign styles as the number of campaigns allows.
+sits on both sides. ``mode="group"`` spreads groups over the splits style by style;
+``mode="time"`` puts groups in time order of their first request (train on earlier days,
+calibrate and test on later ones).
 """
 
 from __future__ import annotations
@@ -11,20 +18,102 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from intent_guard.errors import InvalidRequestError
+from intent_guard.types import Request
+
 SPLITS = ("train", "calib", "test")
+SUFFIXES = (".jsonl", ".parquet")
 
 
-def iter_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Stream JSON objects from a JSONL log (blank lines skipped)."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield json.loads(line)
+class MissingLabelError(ValueError):
+    """A record has no 0/1 label where training needs one."""
+
+
+@dataclass
+class LogSource:
+    """One or more labelled logs, re-iterable; counts what it skipped on the last full pass."""
+
+    paths: Sequence[Path]
+    require_labels: bool = True
+    skipped: int = 0
+    unlabelled: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        files: list[Path] = []
+        for path in map(Path, self.paths):
+            if path.is_dir():
+                files += sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES)
+            elif path.is_file():
+                files.append(path)
+            else:
+                raise FileNotFoundError(f"no such log file or folder: {path}")
+        if not files:
+            raise FileNotFoundError(f"no *.jsonl or *.parquet logs under {', '.join(map(str, self.paths))}")
+        self.files = files
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        self.skipped = self.unlabelled = 0
+        self.errors = []
+        for file in self.files:
+            for where, record in _raw_records(file):
+                if record is None:
+                    self._skip(f"{where}: not a JSON object")
+                    continue
+                try:
+                    Request.from_dict(record)
+                except InvalidRequestError as exc:
+                    self._skip(f"{where}: {exc}")
+                    continue
+                if record.get("label") not in (0, 1) or isinstance(record.get("label"), bool):
+                    if self.require_labels:
+                        raise MissingLabelError(
+                            f"{where}: record {record.get('request_id')!r} has no 0/1 'label'; training and "
+                            "evaluation need labelled traffic (pass --skip-unlabelled to leave such records out)"
+                        )
+                    self.unlabelled += 1
+                    continue
+                yield record
+
+    def _skip(self, message: str) -> None:
+        self.skipped += 1
+        if len(self.errors) < 20:
+            self.errors.append(message)
+
+    def digest_files(self) -> list[Path]:
+        return list(self.files)
+
+
+def _raw_records(file: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
+    if file.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        row = 0
+        for batch in pq.ParquetFile(file).iter_batches(batch_size=4096):
+            for record in batch.to_pylist():
+                row += 1
+                yield f"{file}:row {row}", {k: v for k, v in record.items() if v is not None}
+        return
+    with file.open("rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            if not raw.strip():
+                continue
+            try:
+                record = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                yield f"{file}:{number}", None
+                continue
+            yield f"{file}:{number}", record if isinstance(record, dict) else None
+
+
+def iter_records(path: Path | Sequence[Path]) -> Iterator[dict[str, Any]]:
+    """Stream the valid labelled records of one or more logs (kept for simple callers)."""
+    yield from LogSource([path] if isinstance(path, (str, Path)) else list(path))
 
 
 def _unit(text: str, seed: int) -> float:
@@ -41,20 +130,34 @@ class GroupSplit:
         return self.account_split[record["account_id"]]
 
 
-def group_split(path: Path, *, calib: float = 0.15, test: float = 0.3, seed: int = 0) -> GroupSplit:
+def group_split(
+    source: LogSource | Path, *, calib: float = 0.15, test: float = 0.3, seed: int = 0, mode: str = "group"
+) -> GroupSplit | TimeSplit:
     """Assign accounts to train / calib / test by campaign (labelled) or org (benign)."""
+    if not isinstance(source, LogSource):
+        source = LogSource([source])
     account_group: dict[str, str] = {}
     group_style: dict[str, str] = {}
-    for record in iter_records(path):
+    group_start: dict[str, float] = {}
+    first_t, last_t = float("inf"), float("-inf")
+    for record in source:
         account = record["account_id"]
         campaign = record.get("campaign_id") or ""
         if campaign:
-            account_group[account] = f"campaign:{campaign}"
-            group_style[f"campaign:{campaign}"] = record.get("population", "campaign")
+            group = account_group[account] = f"campaign:{campaign}"
+            group_style[group] = record.get("population", "campaign")
         elif account not in account_group:
             org = (record.get("client") or {}).get("org_id") or account
-            account_group[account] = f"org:{org}"
-            group_style.setdefault(f"org:{org}", record.get("population", "benign"))
+            group = account_group[account] = f"org:{org}"
+            group_style.setdefault(group, record.get("population", "benign"))
+        group = account_group[account]
+        t = Request.from_dict(record).timestamp
+        group_start[group] = min(group_start.get(group, t), t)
+        first_t, last_t = min(first_t, t), max(last_t, t)
+    if mode == "time":
+        return _time_split(account_group, group_start, calib, test, (first_t, last_t))
+    if mode != "group":
+        raise ValueError(f"split mode must be 'group' or 'time', got {mode!r}")
     # Within each class (campaign / benign), order groups round-robin over styles (each style's
     # groups in seeded hash order), then walk a golden-ratio sequence: every prefix of the order
     # is split close to the target fractions, so even a handful of campaigns lands on all sides.
@@ -72,3 +175,34 @@ def group_split(path: Path, *, calib: float = 0.15, test: float = 0.3, seed: int
             u = (i * 0.6180339887498949) % 1.0
             group_split_of[group] = "test" if u < test else "calib" if u < test + calib else "train"
     return GroupSplit({a: group_split_of[g] for a, g in account_group.items()})
+
+
+@dataclass(frozen=True)
+class TimeSplit:
+    """Benign requests split by their own time; each campaign whole, by the time it started."""
+
+    campaign_split: dict[str, str]
+    train_end: float
+    calib_end: float
+    replay_whole: bool = True  # one replay of the whole log: accounts keep their history across cuts
+
+    def of(self, record: dict[str, Any]) -> str:
+        split = self.campaign_split.get(record["account_id"])
+        if split is not None:
+            return split
+        t = Request.from_dict(record).timestamp
+        return "train" if t < self.train_end else "calib" if t < self.calib_end else "test"
+
+
+def _time_split(
+    account_group: dict[str, str], group_start: dict[str, float], calib: float, test: float, span: tuple[float, float]
+) -> TimeSplit:
+    first, last = span
+    train_end = first + (last - first) * (1.0 - calib - test)
+    calib_end = first + (last - first) * (1.0 - test)
+
+    def side(t: float) -> str:
+        return "train" if t < train_end else "calib" if t < calib_end else "test"
+
+    campaigns = {a: side(group_start[g]) for a, g in account_group.items() if g.startswith("campaign:")}
+    return TimeSplit(campaigns, train_end, calib_end)

@@ -504,7 +504,7 @@ class Generator:
                     per_account_day = float(rng.uniform(15, 50))
                 if "sybil" in evasions:
                     per_account_day /= 3
-                start = EPOCH + rng.uniform(0, cfg.days * 0.4) * DAY
+                start = EPOCH + rng.uniform(0, cfg.days * 0.75) * DAY
                 stop = min(end, start + rng.uniform(min(2.0, cfg.days * 0.5), cfg.days) * DAY)
                 payments = [f"pm_{rng.integers(1 << 40):x}" for _ in range(max(1, n_accounts // 5))]
                 proxy = f"{rng.integers(1, 255)}.{rng.integers(255)}.{rng.integers(255)}"
@@ -623,9 +623,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=7.0)
     parser.add_argument("--scale", type=float, default=1.0, help="multiplies every account and campaign count")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
+    parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS, help="folder of *.jsonl prompts (kind, text)")
+    parser.add_argument("--evasion-rate", type=float, default=0.35, help="chance a campaign uses each evasion")
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help='JSON overriding SynthConfig fields, e.g. {"campaigns": {"coding": 10}}',
+    )
     args = parser.parse_args(argv)
-    records = generate(SynthConfig(days=args.days, scale=args.scale, seed=args.seed), args.corpus)
+    overrides = json.loads(args.config.read_text(encoding="utf-8")) if args.config else {}
+    config = SynthConfig(days=args.days, scale=args.scale, seed=args.seed, evasion_rate=args.evasion_rate)
+    for key, value in overrides.items():
+        if not hasattr(config, key):
+            raise SystemExit(f"unknown SynthConfig field {key!r} in {args.config}")
+        current = getattr(config, key)
+        setattr(config, key, {**current, **value} if isinstance(current, dict) else value)
+    records = generate(config, args.corpus)
     write_log(records, args.output)
     for line in iter_summary(records):
         print(line)

@@ -93,6 +93,28 @@ def _flush(guard, batch, writer, decisions, flagged, verdict_line) -> None:  # n
             del flagged[account]
 
 
+def _serve(args: argparse.Namespace) -> int:
+    import logging
+
+    from .errors import require
+
+    uvicorn = require("uvicorn", "server")
+    from .config import GuardConfig
+    from .guard import Guard
+    from .server import ServerConfig, create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    store = None
+    if args.redis:
+        from .session.redis_store import RedisStore
+
+        store = RedisStore(args.redis)
+    guard = Guard.load(args.model, config=GuardConfig(max_entities=args.max_entities), store=store)
+    app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail))
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)  # type: ignore[attr-defined]
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="intent-guard", description="Score LLM API traffic for distillation attacks.")
     parser.add_argument("--version", action="version", version=f"intent-guard {__version__}")
@@ -105,6 +127,15 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--top", type=int, default=10, help="flagged accounts to list in the summary")
     score.add_argument("--show-errors", type=int, default=10, help="invalid records to print (all are counted)")
     score.set_defaults(func=_score)
+    serve = commands.add_parser("serve", help="run the HTTP sidecar (needs the 'server' extra)")
+    serve.add_argument("--model", type=Path, default=None, help="model bundle directory (default: the shipped bundle)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8787)
+    serve.add_argument("--redis", default=None, help="Redis URL for state shared by several servers")
+    serve.add_argument("--budget-ms", type=float, default=50.0, help="per-call time budget (default 50 ms)")
+    serve.add_argument("--fail", choices=["open", "closed"], default="open", help="verdict past the budget")
+    serve.add_argument("--max-entities", type=int, default=1_000_000, help="memory cap on tracked entities")
+    serve.set_defaults(func=_serve)
     return parser
 
 

@@ -135,16 +135,14 @@ def _detection(rtd: Mapping[str, Mapping[str, float]], out: Path) -> None:
     plt = _plt()
     campaigns = list(rtd)
     fig, ax = plt.subplots(figsize=(8, 0.4 * max(len(campaigns), 2) + 1.2))
-    medians = [rtd[c]["median_requests_to_detect"] for c in campaigns]
-    ax.barh(campaigns, [0 if np.isnan(m) else m for m in medians])
+    medians = [
+        0.0 if np.isnan(rtd[c]["median_requests_to_detect"]) else rtd[c]["median_requests_to_detect"] for c in campaigns
+    ]
+    ax.barh(campaigns, medians)
     for i, c in enumerate(campaigns):
-        ax.text(
-            max(0 if np.isnan(medians[i]) else medians[i], 0) + 0.2,
-            i,
-            f"{rtd[c]['detected_share']:.0%} of {int(rtd[c]['accounts'])} accounts flagged",
-            va="center",
-            fontsize=7,
-        )
+        label = f"{medians[i]:g} requests; {rtd[c]['detected_share']:.0%} of {int(rtd[c]['accounts'])} accounts flagged"
+        ax.annotate(label, (medians[i], i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
+    ax.set_xlim(0, max(medians + [1.0]) * 1.8)
     ax.set(
         xlabel="median requests an account sends before its first review/block",
         title="Requests to detect, per held-out campaign",

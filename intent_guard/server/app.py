@@ -1,0 +1,193 @@
+"""The HTTP sidecar: FastAPI app factory. Imports guard / types / errors only.
+
+Endpoints: ``POST /v1/score`` (one request, or ``{"requests": [...]}``), ``GET /healthz``,
+``GET /readyz``, ``GET /metrics`` (Prometheus), ``GET /openapi.json`` and ``/docs``.
+
+Every scoring call has a time budget. Past it the caller gets, at once, the documented fallback
+verdict: ``allow`` with probability 0 (fail-open, the default) or ``review`` with probability 1
+(fail-closed), with the reason ``{"kind": "timeout"}``; the scoring itself finishes in the
+background so session state stays complete. Logs are JSON lines with ids, decisions, scores and
+timings, never prompt text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi import Request as HttpRequest
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from ..errors import ConfigError, IntentGuardError, InvalidRequestError
+from ..guard import Guard
+from ..types import Reason, Request, Verdict
+from .metrics import Metrics
+
+log = logging.getLogger("intent_guard.server")
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_BATCH = 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerConfig:
+    """Settings of the sidecar. ``fail_mode``: what a request past its budget gets."""
+
+    budget_ms: float = 50.0
+    fail_mode: str = "open"
+    max_body_bytes: int = MAX_BODY_BYTES
+    max_batch: int = MAX_BATCH
+    workers: int = 2
+    max_in_flight: int = 64
+
+    def __post_init__(self) -> None:
+        if self.fail_mode not in ("open", "closed"):
+            raise ConfigError(
+                f"The 'fail_mode' parameter of ServerConfig must be 'open' or 'closed'. Got {self.fail_mode!r} instead."
+            )
+        if not self.budget_ms > 0:
+            raise ConfigError(f"The 'budget_ms' parameter of ServerConfig must be > 0. Got {self.budget_ms!r} instead.")
+
+
+def fallback_verdict(request_id: str, config: ServerConfig, model_version: str, kind: str) -> Verdict:
+    """The documented verdict when scoring cannot answer in time (or failed): fail-open or closed."""
+    closed = config.fail_mode == "closed"
+    return Verdict(
+        request_id=request_id,
+        probability=1.0 if closed else 0.0,
+        decision="review" if closed else "allow",
+        reasons=(Reason(kind=kind, name="fail_mode", value=config.fail_mode),),
+        model_version=model_version,
+    )
+
+
+def _request_ids(items: list[Any]) -> list[str]:
+    return [str(item.get("request_id", "")) if isinstance(item, dict) else "" for item in items]
+
+
+def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
+    """Build the FastAPI app around a loaded Guard."""
+    from fastapi import FastAPI
+    from fastapi.responses import JSONResponse, PlainTextResponse
+
+    config = config or ServerConfig()
+    metrics = Metrics(guard.model_version)
+    executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="intent-guard")
+    in_flight = threading.BoundedSemaphore(config.max_in_flight)
+    app = FastAPI(
+        title="intent_guard sidecar",
+        version=guard.model_version,
+        description="Per-request distillation-attack probability for LLM API traffic.",
+    )
+    app.state.guard = guard
+    app.state.metrics = metrics
+
+    def error(status: int, message: str, kind: str) -> JSONResponse:
+        metrics.errors.labels(kind=kind).inc()
+        return JSONResponse({"error": message}, status_code=status)
+
+    @app.post("/v1/score", summary="Score one request, or a batch under 'requests'")
+    async def score(http: HttpRequest) -> JSONResponse:
+        started = time.perf_counter()
+        call_id = http.headers.get("x-request-id") or uuid.uuid4().hex
+        body = await http.body()
+        if len(body) > config.max_body_bytes:
+            return error(413, f"body of {len(body)} bytes exceeds the limit of {config.max_body_bytes}", "too_large")
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+            return error(400, f"body is not valid JSON: {str(exc)[:200]}", "bad_json")
+        batch = isinstance(payload, dict) and "requests" in payload
+        items = payload["requests"] if batch else [payload]
+        if not isinstance(items, list) or not items:
+            return error(422, "'requests' must be a non-empty list of request objects", "invalid")
+        if len(items) > config.max_batch:
+            return error(413, f"a batch holds at most {config.max_batch} requests, got {len(items)}", "too_large")
+        try:
+            requests = [Request.from_dict(item) for item in items]
+        except InvalidRequestError as exc:
+            index = next((i for i, item in enumerate(items) if not _valid(item)), 0)
+            prefix = f"requests[{index}]: " if batch else ""
+            return error(422, prefix + str(exc), "invalid")
+        if not in_flight.acquire(blocking=False):
+            return error(429, "too many requests in flight; retry shortly", "overloaded")
+        loop = asyncio.get_running_loop()
+        future = loop.run_in_executor(executor, _score, guard, requests, in_flight)
+        try:
+            verdicts = await asyncio.wait_for(asyncio.shield(future), timeout=config.budget_ms / 1000.0)
+            outcome = "scored"
+        except TimeoutError:
+            verdicts = [fallback_verdict(r.request_id, config, guard.model_version, "timeout") for r in requests]
+            outcome = "timeout"
+        except IntentGuardError as exc:
+            log.error(json.dumps({"event": "score_failed", "call_id": call_id, "error": type(exc).__name__}))
+            verdicts = [fallback_verdict(r.request_id, config, guard.model_version, "error") for r in requests]
+            outcome = "error"
+        elapsed = time.perf_counter() - started
+        metrics.observe(verdicts, elapsed, outcome, degraded=bool(getattr(guard.store, "degraded", False)))
+        log.info(
+            json.dumps(
+                {
+                    "event": "score",
+                    "call_id": call_id,
+                    "outcome": outcome,
+                    "ms": round(elapsed * 1000, 3),
+                    "verdicts": [
+                        {"request_id": v.request_id, "decision": v.decision, "probability": round(v.probability, 4)}
+                        for v in verdicts
+                    ],
+                }
+            )
+        )
+        body_out: Any = {"verdicts": [v.to_dict() for v in verdicts]} if batch else verdicts[0].to_dict()
+        return JSONResponse(body_out, headers={"x-request-id": call_id})
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="Bundle loaded; session store reachable, or degraded to local state")
+    async def readyz() -> JSONResponse:
+        store = guard.store
+        ping = getattr(store, "ping", None)
+        reachable = True if ping is None else bool(await asyncio.get_running_loop().run_in_executor(executor, ping))
+        status = "ready" if reachable else "degraded"
+        metrics.degraded.set(0 if reachable else 1)
+        return JSONResponse(
+            {
+                "status": status,
+                "model_version": guard.model_version,
+                "store": type(store).__name__,
+                "store_reachable": reachable,
+            }
+        )
+
+    @app.get("/metrics", summary="Prometheus metrics")
+    async def prometheus() -> PlainTextResponse:
+        body, content_type = metrics.render()
+        return PlainTextResponse(body, media_type=content_type)
+
+    return app
+
+
+def _valid(item: Any) -> bool:
+    try:
+        Request.from_dict(item)
+    except InvalidRequestError:
+        return False
+    return True
+
+
+def _score(guard: Guard, requests: list[Request], in_flight: threading.BoundedSemaphore) -> list[Verdict]:
+    try:
+        return guard.score_many(requests)
+    finally:
+        in_flight.release()

@@ -1,0 +1,108 @@
+"""Bad and hostile input: a clear error or a documented safe verdict, bounded work, others untouched."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from intent_guard import Guard, InvalidRequestError, Verdict
+from intent_guard.text import HEAD_CHARS, TAIL_CHARS
+
+from .conftest import DEFAULT_BUNDLE, make_request
+
+
+@pytest.fixture(scope="module")
+def guard() -> Guard:
+    return Guard.load(DEFAULT_BUNDLE)
+
+
+text = st.text(max_size=300) | st.sampled_from(["\ud800 lone surrogate", "", " " * 50, "日本語" * 40])
+content = st.recursive(
+    text,
+    lambda inner: st.lists(
+        st.fixed_dictionaries({"type": st.sampled_from(["text", "image_url", "input_text"]), "text": inner}),
+        max_size=4,
+    ),
+    max_leaves=8,
+)
+messages = st.lists(
+    st.fixed_dictionaries(
+        {"role": st.sampled_from(["system", "user", "assistant", "tool", "robot"]), "content": content}
+    ),
+    max_size=6,
+)
+timestamps = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True), st.integers(-(10**12), 10**12), st.text(max_size=30)
+)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    messages=messages,
+    timestamp=timestamps,
+    tools=st.lists(st.dictionaries(st.text(max_size=5), st.integers()), max_size=3),
+)
+def test_score_returns_a_verdict_or_a_clear_error(guard: Guard, messages, timestamp, tools) -> None:
+    record = {"request_id": "p", "timestamp": timestamp, "account_id": "fuzz", "messages": messages, "tools": tools}
+    try:
+        verdict = guard.score(record)
+    except InvalidRequestError as exc:
+        assert str(exc)  # a message that says what is wrong
+        return
+    assert isinstance(verdict, Verdict)
+    assert 0.0 <= verdict.probability <= 1.0 and math.isfinite(verdict.probability)
+
+
+def test_hostile_shapes_are_bounded(guard: Guard) -> None:
+    huge_prompt = make_request(0, text="token " * 200_000)  # ~1.2 MB
+    many_messages = make_request(1, t=1_769_904_001.0)
+    many_messages["messages"] = [{"role": "user", "content": f"turn {i}"} for i in range(10_000)]
+    nested = make_request(2, t=1_769_904_002.0)
+    nested["messages"] = [{"role": "user", "content": [{"type": "text", "text": {"deep": [[[["x"]]]]}}]}]
+    many_tools = make_request(
+        3, t=1_769_904_003.0, tools=[{"type": "function", "function": {"name": f"f{i}"}} for i in range(20_000)]
+    )
+    for record in (huge_prompt, many_messages, nested, many_tools):
+        verdict = guard.score(record)
+        assert 0.0 <= verdict.probability <= 1.0
+
+
+def test_only_bounded_windows_reach_the_tokenizer(guard: Guard, monkeypatch) -> None:
+    seen: list[int] = []
+    windows = guard.pipeline.windows
+    original = windows.ids
+
+    def counting(texts):  # noqa: ANN001, ANN202
+        seen.extend(len(t) for t in texts)
+        return original(texts)
+
+    monkeypatch.setattr(windows, "ids", counting)
+    guard.score(
+        make_request(9, text="word " * 500_000, messages=None)
+        | {"messages": [{"role": "system", "content": "s" * 300_000}, {"role": "user", "content": "word " * 500_000}]}
+    )
+    assert seen and max(seen) <= max(HEAD_CHARS, TAIL_CHARS)
+
+
+def test_bad_requests_leave_other_accounts_untouched(guard: Guard) -> None:
+    guard.score(make_request(20, account="bystander", t=1_769_905_000.0))
+    before = guard.store.get("a:bystander")
+    for bad in (
+        {"request_id": "x"},
+        {**make_request(21, account="bystander"), "timestamp": float("nan")},
+        {**make_request(22, account="attacker"), "messages": [{"role": "user", "content": 7}]},
+    ):
+        with pytest.raises(InvalidRequestError):
+            guard.score(bad)
+    assert (guard.store.get("a:bystander") == before).all()
+
+
+def test_a_flood_of_new_accounts_stays_under_the_cap() -> None:
+    from intent_guard import GuardConfig
+
+    guard = Guard.load(DEFAULT_BUNDLE, config=GuardConfig(max_entities=300))
+    guard.score_many([make_request(i, account=f"sybil-{i}", t=1_769_904_000.0 + i) for i in range(1_000)])
+    assert len(guard.store) <= 300

@@ -1,0 +1,130 @@
+"""The HTTP sidecar: scoring, batches, clear 4xx errors, the time budget, metrics, readiness."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from .conftest import DEFAULT_BUNDLE, make_request
+
+pytest.importorskip("fastapi", reason="the sidecar needs the 'server' extra")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from intent_guard import Guard  # noqa: E402
+from intent_guard.server import ServerConfig, create_app  # noqa: E402
+
+
+@pytest.fixture()
+def client() -> TestClient:
+    return TestClient(create_app(Guard.load(DEFAULT_BUNDLE), ServerConfig(budget_ms=5000)))
+
+
+def test_score_one_and_a_batch(client: TestClient) -> None:
+    response = client.post("/v1/score", json=make_request())
+    assert response.status_code == 200
+    verdict = response.json()
+    assert verdict["request_id"] == "r0" and verdict["decision"] in ("allow", "review", "block")
+    batch = client.post(
+        "/v1/score", json={"requests": [make_request(1, t=1_769_904_001.0), make_request(2, t=1_769_904_002.0)]}
+    )
+    assert [v["request_id"] for v in batch.json()["verdicts"]] == ["r1", "r2"]
+    assert response.headers["x-request-id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "needle"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"\xff\xfe", 400, "not valid JSON"),
+        (json.dumps({"requests": []}).encode(), 422, "non-empty list"),
+        (json.dumps({**make_request(), "timestamp": "soon"}).encode(), 422, "RFC 3339"),
+        (json.dumps({"requests": [make_request(), {"request_id": "x"}]}).encode(), 422, "requests[1]"),
+        (json.dumps(make_request(text="x" * (9 * 1024 * 1024))).encode(), 413, "exceeds the limit"),
+    ],
+)
+def test_bad_input_gets_a_clear_4xx(client: TestClient, body: bytes, status: int, needle: str) -> None:
+    response = client.post("/v1/score", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == status
+    assert needle in response.json()["error"]
+
+
+def test_budget_exceeded_gives_the_documented_fallback() -> None:
+    guard = Guard.load(DEFAULT_BUNDLE)
+    original = guard.score_many
+
+    def slow(requests):  # noqa: ANN001, ANN202
+        time.sleep(0.3)
+        return original(requests)
+
+    guard.score_many = slow  # type: ignore[method-assign]
+    for mode, decision, probability in (("open", "allow", 0.0), ("closed", "review", 1.0)):
+        client = TestClient(create_app(guard, ServerConfig(budget_ms=20, fail_mode=mode)))
+        verdict = client.post("/v1/score", json=make_request()).json()
+        assert verdict["decision"] == decision and verdict["probability"] == probability
+        assert verdict["reasons"][0]["kind"] == "timeout"
+
+
+def test_metrics_readiness_and_openapi(client: TestClient) -> None:
+    client.post("/v1/score", json=make_request())
+    client.post("/v1/score", content=b"{bad", headers={"content-type": "application/json"})
+    text = client.get("/metrics").text
+    assert "intent_guard_score_seconds_bucket" in text
+    assert 'intent_guard_errors_total{kind="bad_json"} 1.0' in text
+    assert "intent_guard_model_info" in text
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz").json()
+    assert ready["status"] == "ready" and ready["model_version"]
+    assert "/v1/score" in client.get("/openapi.json").json()["paths"]
+
+
+def test_logs_carry_no_prompt_text(client: TestClient, caplog) -> None:
+    secret = "the secret prompt text 8c1f"
+    with caplog.at_level("INFO", logger="intent_guard.server"):
+        client.post("/v1/score", json=make_request(text=secret))
+    assert caplog.records, "a JSON log line per call"
+    assert all(secret not in record.getMessage() for record in caplog.records)
+    assert json.loads(caplog.records[-1].getMessage())["verdicts"][0]["request_id"] == "r0"
+
+
+def test_a_tampered_bundle_does_not_disturb_a_running_server(tmp_path) -> None:
+    import shutil
+
+    from intent_guard import BundleError
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle)
+    client = TestClient(create_app(Guard.load(bundle), ServerConfig(budget_ms=5000)))
+    before = client.post("/v1/score", json=make_request()).json()
+    with (bundle / "scorer.onnx").open("r+b") as handle:
+        handle.write(b"tampered")
+    with pytest.raises(BundleError, match="scorer.onnx does not match its sha256"):
+        Guard.load(bundle)  # a restart would refuse it, naming the file
+    after = client.post("/v1/score", json=make_request(1, t=1_769_904_001.0)).json()
+    assert after["model_version"] == before["model_version"]  # the loaded model keeps serving
+
+
+def test_redis_stopped_and_restarted_under_the_sidecar() -> None:
+    from intent_guard.session.redis_store import RedisStore
+
+    from .test_redis import _free_port, start_redis
+
+    port = _free_port()
+    process = start_redis(port)
+    guard = Guard.load(DEFAULT_BUNDLE, store=RedisStore(f"redis://127.0.0.1:{port}/0", retry_seconds=0.0))
+    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
+    kinds = lambda verdict: [r["kind"] for r in verdict["reasons"]]  # noqa: E731
+    assert "degraded" not in kinds(client.post("/v1/score", json=make_request(0)).json())
+    process.kill()
+    process.wait()
+    assert "degraded" in kinds(client.post("/v1/score", json=make_request(1, t=1_769_904_001.0)).json())
+    assert client.get("/readyz").json()["status"] == "degraded"
+    assert "intent_guard_degraded 1.0" in client.get("/metrics").text
+    process = start_redis(port)
+    try:
+        assert "degraded" not in kinds(client.post("/v1/score", json=make_request(2, t=1_769_904_002.0)).json())
+        assert client.get("/readyz").json()["status"] == "ready"
+    finally:
+        process.kill()
+        process.wait()

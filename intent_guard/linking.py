@@ -11,6 +11,8 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from .text import PromptParts
 from .types import Request
@@ -64,10 +66,14 @@ def link_values(request: Request, parts: PromptParts, skeleton_text: str) -> dic
     if parts.system_text:
         values["system"] = f"sys:{digest(parts.system_head)}"
     if request.tools:
-        names = sorted(
-            str((t.get("function") or t).get("name", "")) for t in request.tools[:256] if isinstance(t, dict)
-        )
-        values["tools"] = f"tools:{digest('|'.join(names))}"
+        values["tools"] = f"tools:{digest('|'.join(sorted(_tool_name(t) for t in request.tools[:256])))}"
     if len(skeleton_text) >= 24:  # too short a prefix says nothing about a wrapper
         values["skeleton"] = f"skel:{digest(skeleton_text)}"
     return values
+
+
+def _tool_name(tool: Mapping[str, Any]) -> str:
+    """The name of an OpenAI-style tool ({"function": {"name"}}) or a bare one ({"name"})."""
+    function = tool.get("function")
+    source = function if isinstance(function, Mapping) else tool
+    return str(source.get("name", ""))[:128]

@@ -65,7 +65,8 @@ def test_hostile_shapes_are_bounded(guard: Guard) -> None:
     many_tools = make_request(
         3, t=1_769_904_003.0, tools=[{"type": "function", "function": {"name": f"f{i}"}} for i in range(20_000)]
     )
-    for record in (huge_prompt, many_messages, nested, many_tools):
+    odd_tools = make_request(4, t=1_769_904_004.0, tools=[{"function": "not an object"}, {"name": 5}, {}])
+    for record in (huge_prompt, many_messages, nested, many_tools, odd_tools):
         verdict = guard.score(record)
         assert 0.0 <= verdict.probability <= 1.0
 

@@ -121,6 +121,9 @@ class FeaturePipeline:
 
         spec = manifest.encoder(encoder or manifest.serving_encoder)
         faiss.omp_set_num_threads(1)  # single queries are faster on one thread (see FACTS)
+        # Never switch to the BLAS kernel for large query batches: a query's similarities must not
+        # depend on the batch it came in (replayed features == served features, bit for bit).
+        faiss.cvar.distance_compute_blas_threshold = 1 << 30
         embedder = load_embedder(
             encoder or manifest.serving_encoder, manifest.path(spec["file"]), manifest.path(manifest.data["tokenizer"])
         )

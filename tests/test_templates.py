@@ -80,3 +80,14 @@ def test_unknown_category_is_refused() -> None:
 
     with pytest.raises(BundleError, match="outside the feature contract"):
         category_rows([Template("x", "jailbreak", "en", "t")])
+
+
+def test_a_querys_hits_do_not_depend_on_its_batch(guard_factory) -> None:
+    """Replayed (batched) and served (single) requests must see bit-identical similarities."""
+    index = guard_factory().pipeline.index
+    rng = np.random.default_rng(0)
+    queries = rng.normal(size=(600, index.dim)).astype(np.float32)
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    batched, _ = index.search(queries, 32)
+    single = np.vstack([index.search(queries[i : i + 1], 32)[0] for i in range(len(queries))])
+    np.testing.assert_array_equal(batched, single)

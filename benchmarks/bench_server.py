@@ -100,9 +100,7 @@ def main() -> int:
         guard.score(body(i, 0))
         samples.append(time.perf_counter() - start)
     ms = np.array(samples[100:]) * 1e3
-    print(
-        f"inline guard.score, same prompts: p50 {np.percentile(ms, 50):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms"
-    )
+    print(f"inline guard.score, same prompts: p50 {np.percentile(ms, 50):.3f} ms, p99 {np.percentile(ms, 99):.3f} ms")
     return 0
 
 

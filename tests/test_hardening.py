@@ -107,3 +107,12 @@ def test_a_flood_of_new_accounts_stays_under_the_cap() -> None:
     guard = Guard.load(DEFAULT_BUNDLE, config=GuardConfig(max_entities=300))
     guard.score_many([make_request(i, account=f"sybil-{i}", t=1_769_904_000.0 + i) for i in range(1_000)])
     assert len(guard.store) <= 300
+
+
+def test_a_far_future_timestamp_expires_no_other_account() -> None:
+    guard = Guard.load(DEFAULT_BUNDLE)
+    guard.score(make_request(30, account="bystander", t=1_769_904_000.0))
+    guard.score(make_request(31, account="time-traveller", t=4_000_000_000.0))  # valid (before 2100)
+    guard.score(make_request(32, account="bystander", t=1_769_904_060.0))
+    state = guard.store.get("a:bystander")
+    assert state is not None and state[2] == 2  # N_TOTAL: its history survived

@@ -54,8 +54,10 @@ def _check_positive(name: str, value: object, integer: bool) -> None:
 class MemoryStore:
     """In-process store: at most ``max_entities`` states, least recently used evicted first.
 
-    A state idle for more than ``ttl_seconds`` of *request time* (the newest timestamp seen, not
-    the wall clock) is dropped and starts afresh. Thread safe.
+    A state whose last request is more than ``ttl_seconds`` (of *request time*, not the wall
+    clock) before the request that touches it starts afresh. Expiry is judged per entity against
+    the incoming request only, never against a store-wide "now": one request with a far-future
+    timestamp cannot expire anybody else's state. Memory is bounded by ``max_entities``. Thread safe.
     """
 
     degraded = False
@@ -69,10 +71,8 @@ class MemoryStore:
         self._states: OrderedDict[str, bytes] = OrderedDict()
         self._marks: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
-        self._now = 0.0
         self.evicted = 0
         self.expired = 0
-        self._calls = 0
 
     def __len__(self) -> int:
         return len(self._states)
@@ -82,7 +82,6 @@ class MemoryStore:
         with self._lock:
             values = [self._mark(key, t) for key, t in marks]
             for key, schema, update in updates:
-                self._now = max(self._now, update.timestamp)
                 raw = self._states.get(key)
                 state = None if raw is None else np.frombuffer(raw, dtype=np.float64)
                 if state is not None and (
@@ -110,22 +109,9 @@ class MemoryStore:
     def get(self, key: str) -> np.ndarray | None:
         with self._lock:
             raw = self._states.get(key)
-            if raw is None:
-                return None
-            state = np.frombuffer(raw, dtype=np.float64).copy()
-            return None if self._now - state[LAST_T] > self.ttl_seconds else state  # expired
+            return None if raw is None else np.frombuffer(raw, dtype=np.float64).copy()
 
     def _evict(self) -> None:
         while len(self._states) > self.max_entities:
             self._states.popitem(last=False)
             self.evicted += 1
-        # Least recently used first: drop expired states from the cold end (every 64th call).
-        self._calls += 1
-        if self._calls % 64:
-            return
-        while self._states:
-            key, raw = next(iter(self._states.items()))
-            if self._now - np.frombuffer(raw, dtype=np.float64, count=1)[0] <= self.ttl_seconds:
-                break
-            del self._states[key]
-            self.expired += 1

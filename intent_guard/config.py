@@ -16,6 +16,9 @@ class GuardConfig:
         ttl_seconds: an entity idle this long (in request time) is forgotten.
         review_threshold / block_threshold: override the bundle's thresholds (None keeps them).
         batch_size: requests embedded together by ``score_many``.
+        block_min_requests: ``block`` needs at least this many recent requests from the account
+            (its decayed 24 h count); below, a block-level probability gives ``review``. No single
+            prompt may get an account blocked: blocking needs behaviour, not just content.
     """
 
     max_entities: int = 1_000_000
@@ -23,6 +26,7 @@ class GuardConfig:
     review_threshold: float | None = None
     block_threshold: float | None = None
     batch_size: int = 256
+    block_min_requests: int = 3
 
     def __post_init__(self) -> None:
         _check(
@@ -37,6 +41,12 @@ class GuardConfig:
             "batch_size",
             "an int in [1, 65536]",
             self.batch_size,
+        )
+        _check(
+            isinstance(self.block_min_requests, int) and self.block_min_requests >= 1,
+            "block_min_requests",
+            "an int >= 1",
+            self.block_min_requests,
         )
         for name in ("review_threshold", "block_threshold"):
             value = getattr(self, name)

@@ -19,6 +19,8 @@ from .scoring.reasons import feature_reference
 from .session import MemoryStore, SessionStore
 from .types import Reason, Request, Verdict
 
+_ACCOUNT_REQUESTS_24H = FEATURE_NAMES.index("requests_24h_by_account")
+
 #: Added to a verdict whose session features came from local state because the shared store failed.
 DEGRADED_REASON = Reason(kind="degraded", name="session_store", value="local state: shared store unreachable")
 
@@ -104,6 +106,21 @@ class Guard:
             verdicts.extend(self._verdicts(self.pipeline.run(batch)))
         return verdicts
 
+    def _needs_history(self, probability: float, computed: RequestFeatures) -> bool:
+        """A block-level probability on an account with too little recent traffic to block."""
+        return (
+            probability >= self.thresholds.block
+            and computed.row[_ACCOUNT_REQUESTS_24H] < self.config.block_min_requests - 0.5
+        )
+
+    def _decide(self, probability: float, computed: RequestFeatures) -> str:
+        return "review" if self._needs_history(probability, computed) else self.thresholds.decide(probability)
+
+    def _policy_reasons(self, probability: float, computed: RequestFeatures) -> tuple[Reason, ...]:
+        if not self._needs_history(probability, computed):
+            return ()
+        return (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
+
     def _verdicts(self, computed: Sequence[RequestFeatures]) -> list[Verdict]:
         if not computed:
             return []
@@ -112,7 +129,7 @@ class Guard:
             Verdict(
                 request_id=c.request.request_id,
                 probability=p,
-                decision=self.thresholds.decide(p),
+                decision=self._decide(p, c),
                 reasons=build_reasons(
                     c.similarity,
                     c.row,
@@ -120,6 +137,7 @@ class Guard:
                     self._reference,
                     self.pipeline.template_like_similarity,
                 )
+                + self._policy_reasons(p, c)
                 + ((DEGRADED_REASON,) if c.degraded else ()),
                 model_version=self.model_version,
             )

@@ -143,3 +143,16 @@ def test_serving_path_imports_no_training_stack() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Solve step by step, showing all your reasoning: 17 * 23",
+        "Show every intermediate step of your reasoning before the final answer. A train leaves at 3 pm at 60 km/h...",
+    ],
+)
+def test_one_step_by_step_request_alone_is_not_blocked(guard_factory, text: str) -> None:
+    """No single prompt gives a campaign away: an account's first step-by-step ask is not blocked."""
+    verdict = guard_factory().score(make_request(text=text, account="first-timer"))
+    assert verdict.decision != "block", verdict

@@ -329,7 +329,11 @@ class Generator:
         rng, pick = self.rng, self.corpus.pick
         if population == "chat":
             task = pick(rng, "benign_chat", "benchmark_knowledge", "harmful_request")["text"]
-            content = self._wrap("chat_openers", task) if rng.random() < 0.3 else task
+            roll = rng.random()
+            if roll < 0.06:  # the occasional reasoning-dump or JSON-shaped ask from a person
+                content = self._wrap("campaign_cot" if roll < 0.04 else "campaign_structured", task)
+            else:
+                content = self._wrap("chat_openers", task) if roll < 0.3 else task
             if rng.random() < 0.04:
                 content = [
                     {"type": "text", "text": content},
@@ -338,7 +342,15 @@ class Generator:
             self._emit(acct, t, self._user(content, history=int(rng.random() < 0.25) * int(rng.integers(1, 4))))
         elif population == "students":
             task = pick(rng, "benchmark_math", "benchmark_knowledge", "benchmark_code")["text"]
-            content = self._wrap("student_stepwise", task) if rng.random() < 0.8 else task
+            roll = rng.random()
+            if roll < 0.15:
+                # Honest users write "show every step of your reasoning" too: the very words
+                # campaigns use. No single prompt may give a campaign away.
+                content = self._wrap("campaign_cot", task)
+            elif roll < 0.8:
+                content = self._wrap("student_stepwise", task)
+            else:
+                content = task
             self._emit(acct, t, self._user(content, history=int(rng.random() < 0.3)))
         elif population == "coding_agent":
             task = pick(rng, "benchmark_code", "agentic_task")["text"]

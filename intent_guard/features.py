@@ -41,10 +41,26 @@ FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
 FEATURE_NAMES: tuple[str, ...] = CONTENT_FEATURES + SESSION_FEATURES + CLUSTER_FEATURES
 
 
+def message_counts(request: Request) -> tuple[int, int]:
+    """(user turns, image parts) of a request, in one pass over its messages."""
+    user_turns = images = 0
+    for message in request.messages:
+        user_turns += message.role == "user"
+        if not isinstance(message.content, str):
+            images += message.image_count()
+    return user_turns, images
+
+
 def content_features(
-    request: Request, parts: PromptParts, sim: SimilarityFeatures, model_first_seen: float | None
+    request: Request,
+    parts: PromptParts,
+    sim: SimilarityFeatures,
+    model_first_seen: float | None,
+    counts: tuple[int, int],
 ) -> list[float]:
-    """Features of the request alone (plus when its model first appeared), CONTENT_FEATURES order."""
+    """Features of the request alone (plus when its model first appeared), CONTENT_FEATURES order.
+
+    ``counts`` is :func:`message_counts` of the request."""
     created = request.client.account_created_at
     age_days = -1.0 if created is None else max(0.0, (request.timestamp - created) / 86400.0)
     model_age = (
@@ -52,11 +68,7 @@ def content_features(
         if model_first_seen is None
         else min(MODEL_AGE_CAP_HOURS, max(0.0, request.timestamp - model_first_seen) / 3600.0)
     )
-    user_turns = images = 0
-    for message in request.messages:
-        user_turns += message.role == "user"
-        if not isinstance(message.content, str):
-            images += message.image_count()
+    user_turns, images = counts
     return [
         *sim.category_max.tolist(),
         *sim.category_topk.tolist(),

@@ -113,33 +113,29 @@ class Guard:
             and computed.row[_ACCOUNT_REQUESTS_24H] < self.config.block_min_requests - 0.5
         )
 
-    def _decide(self, probability: float, computed: RequestFeatures) -> str:
-        return "review" if self._needs_history(probability, computed) else self.thresholds.decide(probability)
-
-    def _policy_reasons(self, probability: float, computed: RequestFeatures) -> tuple[Reason, ...]:
-        if not self._needs_history(probability, computed):
-            return ()
-        return (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
-
     def _verdicts(self, computed: Sequence[RequestFeatures]) -> list[Verdict]:
         if not computed:
             return []
         probabilities = self.scorer.predict_proba(np.stack([c.row for c in computed]))
-        return [
-            Verdict(
-                request_id=c.request.request_id,
-                probability=p,
-                decision=self._decide(p, c),
-                reasons=build_reasons(
-                    c.similarity,
-                    c.row,
-                    self.pipeline.templates,
-                    self._reference,
-                    self.pipeline.template_like_similarity,
-                )
-                + self._policy_reasons(p, c)
-                + ((DEGRADED_REASON,) if c.degraded else ()),
-                model_version=self.model_version,
+        verdicts = []
+        for c, p in zip(computed, probabilities.tolist(), strict=True):
+            reasons = build_reasons(
+                c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
             )
-            for c, p in zip(computed, probabilities.tolist(), strict=True)
-        ]
+            if self._needs_history(p, c):
+                decision = "review"
+                reasons += (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
+            else:
+                decision = self.thresholds.decide(p)
+            if c.degraded:
+                reasons += (DEGRADED_REASON,)
+            verdicts.append(
+                Verdict(
+                    request_id=c.request.request_id,
+                    probability=p,
+                    decision=decision,
+                    reasons=reasons,
+                    model_version=self.model_version,
+                )
+            )
+        return verdicts

@@ -16,7 +16,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 
@@ -210,9 +210,3 @@ class InputOrderWriter:
                 self.out.write(self._spool.read(length).decode("utf-8"))
         self._spool.close()
         self._spool = None
-
-
-def dump_request(request: Request | dict[str, Any]) -> str:
-    """One request as a JSON line."""
-    data = request.to_dict() if isinstance(request, Request) else request
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"

@@ -17,7 +17,7 @@ from .bundle import Manifest
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
-from .features import FEATURE_NAMES, assemble, content_features
+from .features import FEATURE_NAMES, assemble, content_features, message_counts
 from .linking import json_demand, link_values, skeleton
 from .session import (
     ACCOUNT,
@@ -154,6 +154,7 @@ class FeaturePipeline:
     def _session(self, request: Request, part: PromptParts, sim: SimilarityFeatures, topic: int) -> RequestFeatures:
         """Update the request's account, key and link values in one store call; read the features."""
         template_like = sim.user_max >= self.template_like_similarity
+        counts = message_counts(request)
         skeleton_text = skeleton(part.user_text)
         obs = Observation(
             timestamp=request.timestamp,
@@ -162,7 +163,7 @@ class FeaturePipeline:
             category=int(self._row_category[sim.best_row]) if template_like and sim.best_row >= 0 else -1,
             topic=topic,
             has_tools=bool(request.tools),
-            has_images=any(not isinstance(m.content, str) and m.image_count() for m in request.messages),
+            has_images=counts[1] > 0,
             json_demand=json_demand(part),
             skeleton=stable_hash(skeleton_text) if skeleton_text else -1,
         )
@@ -176,7 +177,7 @@ class FeaturePipeline:
         states, mark_values, degraded = self.store.apply(updates, marks)
         link_states = dict(zip(links, states[2:], strict=True))
         row = assemble(
-            content_features(request, part, sim, mark_values[0] if mark_values else None),
+            content_features(request, part, sim, mark_values[0] if mark_values else None, counts),
             account_features(states[0], obs),
             key_features(states[1]),
             cluster_features(link_states, request.timestamp),

@@ -182,7 +182,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
             },
             "feature_reference": reference,
             "training_data": {
-                "digest": data_digest(source.digest_files()),
+                "digest": data_digest(source.files),
                 "files": [f.name for f in source.files],
                 "split": options.split,
                 "skipped_invalid": source.skipped,

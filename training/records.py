@@ -85,9 +85,6 @@ class LogSource:
         if len(self.errors) < 20:
             self.errors.append(message)
 
-    def digest_files(self) -> list[Path]:
-        return list(self.files)
-
 
 def _raw_records(file: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
     if file.suffix == ".parquet":

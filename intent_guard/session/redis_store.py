@@ -23,7 +23,7 @@ import numpy as np
 
 from ..errors import require
 from .entities import SCHEMAS
-from .state import EntityUpdate, Schema
+from .state import EntityUpdate
 from .store import MemoryStore, StoreResult, Update
 
 log = logging.getLogger("intent_guard.session")
@@ -210,7 +210,3 @@ class RedisStore:
             return bool(self.client.ping())
         except self._errors:
             return False
-
-
-def schema_of(name: str) -> Schema:
-    return SCHEMAS[name]

@@ -1,90 +1,270 @@
-"""The ordered feature contract shared by training and serving, and the functions that fill it.
+"""The feature registry: every feature the model sees, declared once.
+
+Each :class:`Feature` says what it measures, why it indicates a distillation campaign and in
+which direction (``+1``: higher means more campaign-like, ``-1``: lower does, ``0``: unknown), and
+holds the function that computes it from a :class:`FeatureInputs`. The feature order
+(:data:`FEATURE_NAMES`), the bundle manifest's contract, the groups used by ablations and the
+LightGBM monotone constraints (:func:`monotone_constraints`) all derive from :data:`REGISTRY`, so a
+name can never be paired with another feature's value.
 
 Training replays logs through :class:`intent_guard.pipeline.FeaturePipeline`, which calls
-:func:`request_features`; serving calls the same function. There is no second implementation.
-Feature groups (for ablations): CONTENT (the request alone), SESSION (its account and key),
-CLUSTER (the link values it shares with other accounts).
+:func:`feature_row`; serving calls the same function. There is no second implementation.
+
+What is deliberately *not* a feature, and why (each was a shortcut of one generator):
+
+* absolute account age and model novelty "since this process first saw it": both depend on when
+  the store started and on the deployment, not on the caller (a fresh store makes every model new);
+* request shape (message count, tool count, system prompt present, prompt length): honest IDE
+  agents, RAG apps and support bots have every shape a campaign has, in no fixed direction;
+* absolute counts of accounts behind a payment card, org, IP or system prompt: enterprise teams
+  share a card, IDE products share a system prompt, universities share a NAT. Only what a cluster
+  *does* (template share, synchronised bursts) is evidence;
+* anything derived from an optional field's absence: a missing ``model``, ``client``, ``tools``
+  or ``api_key_id`` must not move the probability.
+
+Groups (for ablations): ``content`` (the request alone), ``session`` (its account's history),
+``cluster`` (the link values it shares with other accounts).
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
-from .session import ACCOUNT_FEATURES, CLUSTER_FEATURES, KEY_FEATURES
-from .session.entities import MODEL_AGE_CAP_HOURS
+from .cues import CUE_NAMES
+from .session.entities import AccountView, ClusterView
 from .templates.similarity import CATEGORIES, SimilarityFeatures
-from .text import PromptParts
-from .types import Request
-
-CONTENT_FEATURES: tuple[str, ...] = (
-    *(f"sim_max_{c}" for c in CATEGORIES),
-    *(f"sim_top3_{c}" for c in CATEGORIES),
-    "sim_max_user",
-    "sim_max_system",
-    "messages_log",
-    "user_turns",
-    "has_system_prompt",
-    "tools_count",
-    "images_count",
-    "user_chars_log",
-    "account_age_days",
-    "model_age_hours",
-)
-SESSION_FEATURES: tuple[str, ...] = ACCOUNT_FEATURES + KEY_FEATURES
-FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
-    "content": CONTENT_FEATURES,
-    "session": SESSION_FEATURES,
-    "cluster": CLUSTER_FEATURES,
-}
-FEATURE_NAMES: tuple[str, ...] = CONTENT_FEATURES + SESSION_FEATURES + CLUSTER_FEATURES
 
 
-def message_counts(request: Request) -> tuple[int, int]:
-    """(user turns, image parts) of a request, in one pass over its messages."""
-    user_turns = images = 0
-    for message in request.messages:
-        user_turns += message.role == "user"
-        if not isinstance(message.content, str):
-            images += message.image_count()
-    return user_turns, images
+@dataclass(frozen=True, slots=True)
+class FeatureInputs:
+    """Everything a feature may read for one request, after its session update."""
+
+    sim: SimilarityFeatures
+    cues: tuple[float, ...]  # CUE_NAMES order
+    account: AccountView
+    cluster: ClusterView
 
 
-def content_features(
-    request: Request,
-    parts: PromptParts,
-    sim: SimilarityFeatures,
-    model_first_seen: float | None,
-    counts: tuple[int, int],
-) -> list[float]:
-    """Features of the request alone (plus when its model first appeared), CONTENT_FEATURES order.
+@dataclass(frozen=True, slots=True)
+class Feature:
+    """One model input: its name, group, direction, the reason for it, and how it is computed."""
 
-    ``counts`` is :func:`message_counts` of the request."""
-    created = request.client.account_created_at
-    age_days = -1.0 if created is None else max(0.0, (request.timestamp - created) / 86400.0)
-    model_age = (
-        -1.0
-        if model_first_seen is None
-        else min(MODEL_AGE_CAP_HOURS, max(0.0, request.timestamp - model_first_seen) / 3600.0)
-    )
-    user_turns, images = counts
+    name: str
+    group: str
+    direction: int
+    why: str
+    compute: Callable[[FeatureInputs], float]
+
+    def __post_init__(self) -> None:
+        if self.group not in ("content", "session", "cluster"):
+            raise ValueError(f"feature {self.name}: group must be content, session or cluster, got {self.group!r}")
+        if self.direction not in (-1, 0, 1):
+            raise ValueError(f"feature {self.name}: direction must be -1, 0 or 1, got {self.direction!r}")
+        if not self.why:
+            raise ValueError(f"feature {self.name}: state why it indicates a campaign")
+
+
+def _category_features() -> list[Feature]:
+    out = []
+    for i, c in enumerate(CATEGORIES):
+        out.append(
+            Feature(
+                f"sim_max_{c}",
+                "content",
+                1,
+                f"a sentence or window of the prompt is close to a known {c} extraction template",
+                lambda x, i=i: float(x.sim.category_max[i]),
+            )
+        )
+    for i, c in enumerate(CATEGORIES):
+        out.append(
+            Feature(
+                f"sim_top3_{c}",
+                "content",
+                1,
+                f"the prompt resembles several {c} templates at once, not one by chance",
+                lambda x, i=i: float(x.sim.category_topk[i]),
+            )
+        )
+    return out
+
+
+def _cue_features() -> list[Feature]:
     return [
-        *sim.category_max.tolist(),
-        *sim.category_topk.tolist(),
-        sim.user_max,
-        sim.system_max,
-        math.log1p(len(request.messages)),
-        float(user_turns),
-        1.0 if parts.system_text else 0.0,
-        float(len(request.tools)),
-        float(images),
-        math.log1p(parts.n_user_chars),
-        age_days,
-        model_age,
+        Feature(
+            f"cue_{name}",
+            "content",
+            1,
+            f"the prompt's words ask for {name} output, what a distiller keeps",
+            lambda x, i=i: x.cues[i],
+        )
+        for i, name in enumerate(CUE_NAMES)
     ]
 
 
-def assemble(content: list[float], account: list[float], key: list[float], cluster: list[float]) -> np.ndarray:
-    """One feature row (float32, FEATURE_NAMES order)."""
-    return np.asarray(content + account + key + cluster, dtype=np.float32)
+def _account_category_features() -> list[Feature]:
+    return [
+        Feature(
+            f"share_24h_{c}_by_account",
+            "session",
+            1,
+            f"the account keeps sending {c}-like requests: a harvesting job, not a one-off ask",
+            lambda x, i=i: x.account.category_share(i),
+        )
+        for i, c in enumerate(CATEGORIES)
+    ]
+
+
+REGISTRY: tuple[Feature, ...] = (
+    *_category_features(),
+    Feature(
+        "sim_max_system",
+        "content",
+        1,
+        "the system prompt itself carries an elicitation wrapper (a harness hiding it there)",
+        lambda x: x.sim.system_max,
+    ),
+    *_cue_features(),
+    Feature(
+        "requests_1m_by_account",
+        "session",
+        1,
+        "harvesting needs volume: requests in the last minute",
+        lambda x: x.account.requests_1m,
+    ),
+    Feature(
+        "requests_1h_by_account", "session", 1, "harvesting needs volume: requests in the last hour",
+        lambda x: x.account.requests_1h,
+    ),
+    Feature(
+        "requests_24h_by_account", "session", 1, "harvesting needs volume: requests in the last day",
+        lambda x: x.account.requests_24h,
+    ),
+    Feature(
+        "template_share_1h_by_account",
+        "session",
+        1,
+        "share of the account's recent requests that match an extraction template",
+        lambda x: x.account.template_share_1h,
+    ),
+    Feature(
+        "template_share_24h_by_account",
+        "session",
+        1,
+        "share of the account's requests today that match an extraction template",
+        lambda x: x.account.template_share_24h,
+    ),
+    Feature(
+        "template_sim_mean_24h_by_account",
+        "session",
+        1,
+        "how close the account's requests come to extraction templates on average",
+        lambda x: x.account.similarity_mean_24h,
+    ),
+    Feature(
+        "cue_share_24h_by_account",
+        "session",
+        1,
+        "share of the account's requests that ask for reasoning, grades or structured records",
+        lambda x: x.account.cue_share_24h,
+    ),
+    Feature(
+        "gap_log_mean_by_account",
+        "session",
+        -1,
+        "short gaps between requests: a script, not a person reading answers (first request: a week)",
+        lambda x: x.account.gap_log_mean,
+    ),
+    Feature(
+        "hour_entropy_7d_by_account",
+        "session",
+        1,
+        "activity spread over all hours of the day: round-the-clock harvesting, not a person's day",
+        lambda x: x.account.hour_entropy,
+    ),
+    Feature(
+        "topic_entropy_24h_by_account",
+        "session",
+        1,
+        "coverage: a sweep spreads over many topics, a person or product stays on a few",
+        lambda x: x.account.topic_entropy,
+    ),
+    Feature(
+        "topics_covered_24h_by_account",
+        "session",
+        1,
+        "coverage: number of topics holding at least 5% of the account's requests",
+        lambda x: x.account.topics_covered,
+    ),
+    *_account_category_features(),
+    Feature(
+        "skeleton_reuse_24h_by_account",
+        "session",
+        1,
+        "the same wrapper around changing content, request after request",
+        lambda x: x.account.skeleton_reuse,
+    ),
+    Feature(
+        "cluster_template_share_24h",
+        "cluster",
+        1,
+        "the accounts sharing this request's rarest shared value send template-like traffic",
+        lambda x: x.cluster.template_share_24h,
+    ),
+    Feature(
+        "cluster_sync_accounts_1m",
+        "cluster",
+        1,
+        "accounts behind one shared value firing in the same minute: a synchronised hydra cluster",
+        lambda x: x.cluster.sync_accounts_1m,
+    ),
+    Feature(
+        "cluster_template_requests_24h",
+        "cluster",
+        1,
+        "template-like volume of the cluster as a whole, which splitting over accounts cannot hide",
+        lambda x: x.cluster.template_requests_24h,
+    ),
+)
+
+FEATURE_NAMES: tuple[str, ...] = tuple(f.name for f in REGISTRY)
+FEATURE_GROUPS: dict[str, tuple[str, ...]] = {
+    g: tuple(f.name for f in REGISTRY if f.group == g) for g in ("content", "session", "cluster")
+}
+if len(set(FEATURE_NAMES)) != len(FEATURE_NAMES):  # pragma: no cover - a programming error
+    raise RuntimeError("duplicate feature names in the registry")
+_COMPUTE = tuple(f.compute for f in REGISTRY)
+
+
+def monotone_constraints(names: tuple[str, ...] | list[str] = FEATURE_NAMES) -> list[int]:
+    """LightGBM ``monotone_constraints`` for the named features (registry directions)."""
+    direction = {f.name: f.direction for f in REGISTRY}
+    return [direction[n] for n in names]
+
+
+def feature_row(inputs: FeatureInputs) -> np.ndarray:
+    """One feature row (float32, FEATURE_NAMES order); non-finite values become 0."""
+    row = np.fromiter((f(inputs) for f in _COMPUTE), dtype=np.float64, count=len(_COMPUTE))
+    if not np.isfinite(row).all():
+        row = np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
+    return row.astype(np.float32)
+
+
+def describe() -> list[dict[str, object]]:
+    """The registry as plain data (name, group, direction, why), for manifests and reports."""
+    return [{"name": f.name, "group": f.group, "direction": f.direction, "why": f.why} for f in REGISTRY]
+
+
+__all__ = [
+    "FEATURE_GROUPS",
+    "FEATURE_NAMES",
+    "REGISTRY",
+    "Feature",
+    "FeatureInputs",
+    "describe",
+    "feature_row",
+    "monotone_constraints",
+]

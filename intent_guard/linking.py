@@ -46,11 +46,6 @@ def ip_prefix(ip: str) -> str | None:
     return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
 
 
-def json_demand(parts: PromptParts) -> bool:
-    """Whether the prompt asks for JSON / JSONL output (a word in its head or tail window)."""
-    return "json" in parts.user_head.lower() or "json" in parts.user_tail.lower()
-
-
 def link_values(request: Request, parts: PromptParts, skeleton_text: str) -> dict[str, str]:
     """Link kind -> entity key for each shared value the request carries."""
     client = request.client

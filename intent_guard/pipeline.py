@@ -17,37 +17,41 @@ from .bundle import Manifest
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
-from .features import FEATURE_NAMES, assemble, content_features, message_counts
-from .linking import json_demand, link_values, skeleton
+from .cues import elicitation_cues
+from .features import FEATURE_NAMES, FeatureInputs, feature_row
+from .linking import link_values, skeleton
 from .session import (
     ACCOUNT,
     KEY,
     LINK,
+    AccountView,
+    ClusterView,
     Observation,
     SessionStore,
-    account_features,
     account_update,
-    cluster_features,
-    key_features,
     key_update,
     link_update,
 )
 from .session.entities import TOPIC_BINS, stable_hash
 from .templates import Template, TemplateIndex, load_templates
 from .templates.similarity import CategoryFolder, SimilarityFeatures, category_rows, search_k
-from .text import HEAD_TOKENS, TAIL_TOKENS, PromptParts, prompt_parts
+from .text import HEAD_TOKENS, TAIL_TOKENS, PromptParts, prompt_parts, segment_spans
 from .types import Request
 
 
 @dataclass(frozen=True, slots=True)
 class EmbeddedViews:
-    """Vectors of the non-empty views of a batch; ``index[view, request]`` is a row or -1.
+    """Vectors of the non-empty views of a batch and of their segments.
 
-    Views: 0 = user head, 1 = user tail, 2 = system head.
+    ``index[view, request]`` is a row of ``vectors`` or -1 (views: 0 = user head, 1 = user tail,
+    2 = system head); ``user_segments[request]`` and ``system_segments[request]`` list the rows of
+    the sentences / lines of the user and system views.
     """
 
     vectors: np.ndarray
     index: np.ndarray
+    user_segments: list[list[int]]
+    system_segments: list[list[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +158,7 @@ class FeaturePipeline:
     def _session(self, request: Request, part: PromptParts, sim: SimilarityFeatures, topic: int) -> RequestFeatures:
         """Update the request's account, key and link values in one store call; read the features."""
         template_like = sim.user_max >= self.template_like_similarity
-        counts = message_counts(request)
+        cues = elicitation_cues(part)
         skeleton_text = skeleton(part.user_text)
         obs = Observation(
             timestamp=request.timestamp,
@@ -162,30 +166,26 @@ class FeaturePipeline:
             similarity=sim.user_max,
             category=int(self._row_category[sim.best_row]) if template_like and sim.best_row >= 0 else -1,
             topic=topic,
-            has_tools=bool(request.tools),
-            has_images=counts[1] > 0,
-            json_demand=json_demand(part),
+            cue=any(cues),
             skeleton=stable_hash(skeleton_text) if skeleton_text else -1,
         )
-        marks = [(f"model:{request.model}", request.timestamp)] if request.model else []
         links = link_values(request, part, skeleton_text)
         updates = [
-            (f"a:{request.account_id}", ACCOUNT, account_update(obs, 0 if marks else None)),
+            (f"a:{request.account_id}", ACCOUNT, account_update(obs)),
             (f"k:{request.api_key_id or request.account_id}", KEY, key_update(obs)),
             *((key, LINK, link_update(obs, request.account_id)) for key in links.values()),
         ]
-        states, mark_values, degraded = self.store.apply(updates, marks)
-        link_states = dict(zip(links, states[2:], strict=True))
-        row = assemble(
-            content_features(request, part, sim, mark_values[0] if mark_values else None, counts),
-            account_features(states[0], obs),
-            key_features(states[1]),
-            cluster_features(link_states, request.timestamp),
+        states, _, degraded = self.store.apply(updates)
+        inputs = FeatureInputs(
+            sim=sim,
+            cues=cues,
+            account=AccountView(states[0], obs),
+            cluster=ClusterView(dict(zip(links, states[2:], strict=True)), request.timestamp),
         )
-        return RequestFeatures(request, row, sim, degraded)
+        return RequestFeatures(request, feature_row(inputs), sim, degraded)
 
     def embed_views(self, parts: list[PromptParts]) -> EmbeddedViews:
-        """Embed the non-empty head, tail and system views of each request in one call."""
+        """Embed the non-empty head, tail and system views of each request, and their segments, in one call."""
         n = len(parts)
         texts: list[str] = []
         slots: list[tuple[int, int]] = []  # (view, request)
@@ -194,34 +194,54 @@ class FeaturePipeline:
                 if text:
                     texts.append(text)
                     slots.append((view, i))
-        windows: list[list[list[int]]] = [[[] for _ in range(n)] for _ in range(3)]
-        for (view, i), token_ids in zip(slots, self.windows.ids(texts), strict=True):
-            windows[view][i] = token_ids
+        encoded: list[list[tuple[str, list[int], list[int]]]] = [[("", [], [])] * n for _ in range(3)]
+        for (view, i), text, (token_ids, starts) in zip(slots, texts, self.windows.encode(texts), strict=True):
+            encoded[view][i] = (text, token_ids, starts)
         index = np.full((3, n), -1, dtype=np.int64)
+        user_segments: list[list[int]] = [[] for _ in range(n)]
+        system_segments: list[list[int]] = [[] for _ in range(n)]
         live: list[list[int]] = []
         for i in range(n):
-            head, tail, system = windows[0][i], windows[1][i], windows[2][i]
+            head_text, head, head_starts = encoded[0][i]
+            tail_text, tail, tail_starts = encoded[1][i]
+            system_text, system, system_starts = encoded[2][i]
+            windows = [(head_text, head, head_starts, 0, min(len(head), HEAD_TOKENS), False)]
             if tail:
-                tail = tail[-TAIL_TOKENS:]
+                windows.append((tail_text, tail, tail_starts, max(0, len(tail) - TAIL_TOKENS), len(tail), True))
             elif len(head) > HEAD_TOKENS:  # fits the character window but not the token window
-                tail = head[-TAIL_TOKENS:]
-            for view, ids in enumerate((head[:HEAD_TOKENS], tail, system[:HEAD_TOKENS])):
-                if ids:
-                    index[view, i] = len(live)
-                    live.append(ids)
-        return EmbeddedViews(vectors=self.embedder.embed_ids(live), index=index)
+                windows.append((head_text, head, head_starts, len(head) - TAIL_TOKENS, len(head), True))
+            else:
+                windows.append(("", [], [], 0, 0, True))
+            windows.append((system_text, system, system_starts, 0, min(len(system), HEAD_TOKENS), False))
+            for view, (text, ids, starts, lo, hi, from_end) in enumerate(windows):
+                if hi <= lo:
+                    continue
+                window = ids[lo:hi]
+                index[view, i] = len(live)
+                live.append(window)
+                segments = system_segments[i] if view == 2 else user_segments[i]
+                for a, b in segment_spans(text, starts, lo, hi, from_end=from_end):
+                    segments.append(len(live))
+                    live.append(window[a:b])
+        return EmbeddedViews(
+            vectors=self.embedder.embed_ids(live),
+            index=index,
+            user_segments=user_segments,
+            system_segments=system_segments,
+        )
 
     def match(self, views: EmbeddedViews) -> list[SimilarityFeatures]:
-        """Template similarity features from one FAISS search over every embedded view of the batch."""
+        """Template similarity features from one FAISS search over every embedded view and segment."""
         if len(views.vectors):
             sims, rows = self.index.search(views.vectors, self._k)
         else:
             sims = np.zeros((0, self._k), dtype=np.float32)
             rows = np.zeros((0, self._k), dtype=np.int64)
         out = []
-        for head, tail, system in views.index.T.tolist():
-            user = [(sims[r], rows[r]) for r in (head, tail) if r >= 0]
-            out.append(self._fold(user, sims[system] if system >= 0 else None))
+        for i, (head, tail, system) in enumerate(views.index.T.tolist()):
+            user = [(sims[r], rows[r]) for r in (head, tail, *views.user_segments[i]) if r >= 0]
+            system_rows = [r for r in (system, *views.system_segments[i]) if r >= 0]
+            out.append(self._fold(user, sims[system_rows] if system_rows else None))
         return out
 
     def topics(self, views: EmbeddedViews) -> np.ndarray:

@@ -17,6 +17,9 @@ history, and the last user turn is what the caller asks now.
 
 from __future__ import annotations
 
+import re
+from bisect import bisect_left
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .types import Request
@@ -25,6 +28,12 @@ HEAD_TOKENS = 128
 TAIL_TOKENS = 64
 HEAD_CHARS = 1024
 TAIL_CHARS = 384
+#: A window is also matched sentence by sentence (a one-line wrapper is diluted in its payload when
+#: the window is embedded whole): at most this many segments per window, each at least
+#: MIN_SEGMENT_TOKENS long.
+MAX_SEGMENTS = 8
+MIN_SEGMENT_TOKENS = 4
+_BOUNDARY = re.compile(r"\n|[.!?;:](?=\s)")
 
 
 def clean_text(text: str) -> str:
@@ -34,6 +43,28 @@ def clean_text(text: str) -> str:
     except UnicodeEncodeError:
         return text.encode("utf-8", "replace").decode("utf-8")
     return text
+
+
+def segment_spans(text: str, starts: Sequence[int], lo: int, hi: int, *, from_end: bool = False) -> list[tuple[int, int]]:
+    """Token spans of the sentences / lines of ``text`` inside the token window [lo, hi), relative to lo.
+
+    ``starts`` are the tokens' start character offsets in ``text``. Lines and sentence ends cut
+    segments; segments shorter than MIN_SEGMENT_TOKENS are dropped; at most MAX_SEGMENTS are kept
+    (the first ones, or the last ones with ``from_end``). A window holding one segment gives []
+    (the whole window already is that segment).
+    """
+    cuts = {lo, hi}
+    for match in _BOUNDARY.finditer(text):
+        cut = bisect_left(starts, match.end())
+        if lo < cut < hi:
+            cuts.add(cut)
+    if len(cuts) < 3:
+        return []
+    ordered = sorted(cuts)
+    spans = [(a - lo, b - lo) for a, b in zip(ordered, ordered[1:], strict=False) if b - a >= MIN_SEGMENT_TOKENS]
+    if len(spans) < 2:
+        return []
+    return spans[-MAX_SEGMENTS:] if from_end else spans[:MAX_SEGMENTS]
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intent_guard.features import FEATURE_GROUPS, FEATURE_NAMES
+from intent_guard.features import FEATURE_GROUPS, FEATURE_NAMES, monotone_constraints
 
 from .metrics import summarise, threshold_at_fpr
 from .model import train_lightgbm
@@ -27,8 +27,9 @@ def ablation(
     out: dict[str, Any] = {}
     for name, groups in VARIANTS.items():
         columns = [FEATURE_NAMES.index(f) for g in groups for f in FEATURE_GROUPS[g]]
+        names = [FEATURE_NAMES[c] for c in columns]
         booster = train_lightgbm(
-            train.X[:, columns], train.y, [FEATURE_NAMES[c] for c in columns], rounds=rounds, seed=seed
+            train.X[:, columns], train.y, names, rounds=rounds, seed=seed, monotone=monotone_constraints(names)
         )
         calib_p = booster.predict(calib.X[:, columns])
         review = threshold_at_fpr(calib_p[calib.y == 0], review_fpr)

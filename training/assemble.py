@@ -24,7 +24,7 @@ import numpy as np
 from intent_guard import __version__
 from intent_guard.bundle import FORMAT_VERSION, MANIFEST, Manifest, sha256_file
 from intent_guard.embed import load_embedder
-from intent_guard.features import FEATURE_NAMES
+from intent_guard.features import FEATURE_NAMES, describe
 from intent_guard.session.entities import TOPIC_BINS
 from intent_guard.templates import build_index, load_templates
 from intent_guard.templates.index import TemplateIndex
@@ -121,6 +121,7 @@ def prepare(
         "template_count": len(templates),
         "template_like_similarity": template_like_similarity,
         "features": list(FEATURE_NAMES),
+        "feature_registry": describe(),
         "thresholds": {"review": 1.0, "block": 1.0},
         "files": {},
     }

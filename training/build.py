@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from intent_guard.features import FEATURE_NAMES
+from intent_guard.features import FEATURE_NAMES, describe, monotone_constraints
 from intent_guard.pipeline import FeaturePipeline
 from intent_guard.scoring import OnnxScorer
 from intent_guard.session import MemoryStore
@@ -39,7 +39,7 @@ from .records import SPLITS, LogSource, group_split
 from .replay import Replayed, replay
 from .report import Scored, write_report
 
-REFERENCE_PREFIXES = ("requests_", "template_share_", "template_sim_mean_")
+REFERENCE_PREFIXES = ("requests_", "template_share_", "template_sim_mean_", "cue_share_", "cluster_")
 
 
 @dataclass
@@ -140,7 +140,9 @@ def build(options: BuildOptions) -> dict[str, Any]:
     timings["replay_requests_per_s"] = sum(len(r) for r in replayed.values()) / timings["replay_s"]
 
     t = time.perf_counter()
-    booster = train_lightgbm(train.X, train.y, list(FEATURE_NAMES), rounds=options.rounds, seed=options.seed)
+    booster = train_lightgbm(
+        train.X, train.y, list(FEATURE_NAMES), rounds=options.rounds, seed=options.seed, monotone=monotone_constraints()
+    )
     timings["lightgbm_s"] = time.perf_counter() - t
     scorer_path = options.out / "scorer.onnx"
     export_onnx(booster, len(FEATURE_NAMES), scorer_path)

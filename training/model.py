@@ -38,11 +38,21 @@ def train_lightgbm(
     rounds: int = 300,
     seed: int = 0,
     params: dict[str, Any] | None = None,
+    monotone: list[int] | None = None,
 ) -> Any:
-    """Fit a deterministic LightGBM binary classifier (same data + seed -> same model)."""
+    """Fit a deterministic LightGBM binary classifier (same data + seed -> same model).
+
+    ``monotone`` holds one direction per feature (+1, -1, 0), from the feature registry
+    (:func:`intent_guard.features.monotone_constraints`); LightGBM then never lets a feature act
+    against its stated direction, whatever the training data's accidents.
+    """
     import lightgbm as lgb
 
     config = dict(DEFAULT_PARAMS, seed=seed, **(params or {}))
+    if monotone is not None:
+        if len(monotone) != len(feature_names):
+            raise ValueError(f"{len(monotone)} monotone directions for {len(feature_names)} features")
+        config["monotone_constraints"] = list(monotone)
     data = lgb.Dataset(X, label=y, feature_name=feature_names, free_raw_data=False)
     return snap_thresholds_to_float32(lgb.train(config, data, num_boost_round=rounds))
 

@@ -58,6 +58,16 @@ class TokenWindows:
         encodings = self.tokenizer.encode_batch([clean_text(t) for t in texts], add_special_tokens=False)
         return [e.ids for e in encodings]
 
+    def encode(self, texts: list[str]) -> list[tuple[list[int], list[int]]]:
+        """(token ids, token start character offsets) of each text, without special tokens."""
+        if not texts:
+            return []
+        if len(texts) == 1:
+            encodings = [self.tokenizer.encode(clean_text(texts[0]), add_special_tokens=False)]
+        else:
+            encodings = self.tokenizer.encode_batch([clean_text(t) for t in texts], add_special_tokens=False)
+        return [(e.ids, [start for start, _ in e.offsets]) for e in encodings]
+
     def head(self, texts: list[str]) -> list[list[int]]:
         return [ids[:HEAD_TOKENS] for ids in self.ids(texts)]
 

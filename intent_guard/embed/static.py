@@ -35,12 +35,18 @@ class StaticEmbedder:
 
     def embed_ids(self, windows: list[list[int]]) -> np.ndarray:
         out = np.zeros((len(windows), self.dim), dtype=np.float32)
-        for row, ids in enumerate(windows):
-            if ids:
-                vector = self.table[ids].sum(axis=0)
-                norm = float(np.sqrt(vector @ vector))
-                if norm > 0:
-                    out[row] = vector / norm
+        live = [i for i, ids in enumerate(windows) if ids]
+        if not live:
+            return out
+        # One gather and one segmented sum for the whole batch. Each row's sum runs over its own
+        # tokens in order, so a window's vector does not depend on the batch it came in.
+        lengths = np.fromiter((len(windows[i]) for i in live), dtype=np.int64, count=len(live))
+        flat = np.fromiter((t for i in live for t in windows[i]), dtype=np.int64, count=int(lengths.sum()))
+        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+        sums = np.add.reduceat(self.table[flat], starts, axis=0)
+        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
+        np.divide(sums, norms[:, None], out=sums, where=norms[:, None] > 0)
+        out[live] = sums
         return out
 
     def embed(self, texts: list[str]) -> np.ndarray:

@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"intent-guard {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     score = commands.add_parser("score", help="replay a request log in time order and write one verdict per request")
-    score.add_argument("log", help="request log (JSON Lines, per the request-log spec); '-' reads stdin")
+    score.add_argument("log", help="request log (JSON Lines per the request-log spec, plain or gzip); '-' reads stdin")
     score.add_argument("-o", "--output", help="where to write verdicts (JSON Lines); default stdout")
     score.add_argument("--model", type=Path, default=None, help="model bundle directory (default: the shipped bundle)")
     score.add_argument("--batch-size", type=int, default=256, help="requests embedded together (default 256)")

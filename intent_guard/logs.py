@@ -4,15 +4,22 @@ A bad record never stops a reader: it becomes a :class:`BadRecord` with its line
 reason, and reading goes on with the next line. Logs are streamed, never loaded whole: replaying
 a log in timestamp order first scans it once, keeping only each record's byte offset and
 timestamp (16 bytes a record), then reads the records again in time order.
+
+Every reader takes plain or gzip-compressed JSON Lines alike: the content is recognised by the
+gzip magic bytes (``1f 8b``), not by the file name. Offsets are positions in the decompressed
+stream; a compressed log whose records are not already in time order is decompressed once to an
+anonymous temporary file for the second pass (disk, not memory, grows with the log).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +27,47 @@ from typing import IO
 
 import numpy as np
 
-from .errors import InvalidRequestError
+from .errors import IntentGuardError, InvalidRequestError
 from .types import Request, Verdict
 
 #: Records longer than this (bytes) are refused without being parsed.
 MAX_RECORD_BYTES = 32 * 1024 * 1024
+
+#: The first two bytes of every gzip member.
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class CorruptLogError(IntentGuardError, ValueError):
+    """A compressed log cannot be decompressed (truncated or damaged); no later record is reachable."""
+
+
+def is_gzip(path: str | Path) -> bool:
+    """True when the file starts with the gzip magic bytes, whatever its name."""
+    with open(path, "rb") as handle:
+        return handle.read(2) == GZIP_MAGIC
+
+
+def open_log(path: str | Path) -> IO[bytes]:
+    """Open a log for reading bytes, decompressing it when its content is gzip (``1f 8b``)."""
+    return gzip.open(path, "rb") if is_gzip(path) else open(path, "rb")  # noqa: SIM115 - the caller closes it
+
+
+def _disk_position(handle: IO[bytes]) -> int:
+    """Bytes consumed from disk so far (the compressed position of a gzip stream)."""
+    if isinstance(handle, gzip.GzipFile):
+        return handle.fileobj.tell()  # type: ignore[union-attr]
+    return handle.tell()
+
+
+def _readline(handle: IO[bytes], limit: int, line: int) -> bytes:
+    """``handle.readline(limit)``, turning a damaged gzip stream into CorruptLogError."""
+    try:
+        return handle.readline(limit)
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        name = getattr(handle, "name", "log")
+        raise CorruptLogError(
+            f"{name}: gzip stream is damaged or truncated after line {line - 1} ({exc}); re-copy or recompress the log"
+        ) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +107,13 @@ def _raw_lines(handle: IO[bytes]) -> Iterator[tuple[int, int, bytes | None]]:
     number = 0
     while True:
         offset = handle.tell()
-        raw = handle.readline(MAX_RECORD_BYTES + 1)
+        raw = _readline(handle, MAX_RECORD_BYTES + 1, number + 1)
         if not raw:
             return
         number += 1
         if len(raw) > MAX_RECORD_BYTES and not raw.endswith(b"\n"):
             while True:  # skip the rest of the oversized line without holding it
-                rest = handle.readline(MAX_RECORD_BYTES)
+                rest = _readline(handle, MAX_RECORD_BYTES, number)
                 if not rest or rest.endswith(b"\n"):
                     break
             yield number, offset, None
@@ -80,8 +123,8 @@ def _raw_lines(handle: IO[bytes]) -> Iterator[tuple[int, int, bytes | None]]:
 
 
 def read_requests(path: str | Path, on_error: Callable[[BadRecord], None] | None = None) -> Iterator[Request]:
-    """Stream the valid requests of a log in file order; bad records go to ``on_error``."""
-    with open(path, "rb") as handle:
+    """Stream the valid requests of a log (plain or gzip) in file order; bad records go to ``on_error``."""
+    with open_log(path) as handle:
         for number, _, raw in _raw_lines(handle):
             try:
                 if raw is None:
@@ -94,7 +137,10 @@ def read_requests(path: str | Path, on_error: Callable[[BadRecord], None] | None
 
 @dataclass
 class LogScan:
-    """What one pass over a log found: valid records' offsets, lines and timestamps; bad records."""
+    """What one pass over a log found: valid records' offsets, lines and timestamps; bad records.
+
+    Offsets are in the decompressed stream; ``size_bytes`` counts bytes read from disk.
+    """
 
     offsets: np.ndarray
     lines: np.ndarray
@@ -112,13 +158,16 @@ class LogScan:
 
 
 def scan_log(path: str | Path, keep_errors: int = 1000, progress: Callable[[int], None] | None = None) -> LogScan:
-    """First pass: validate every record, keep offsets and timestamps of the valid ones."""
+    """First pass: validate every record, keep offsets and timestamps of the valid ones.
+
+    ``progress`` is called with the bytes read from disk so far (compressed bytes for a gzip log).
+    """
     offsets: list[int] = []
     lines: list[int] = []
     stamps: list[float] = []
     bad: list[BadRecord] = []
     bad_count = 0
-    with open(path, "rb") as handle:
+    with open_log(path) as handle:
         for number, offset, raw in _raw_lines(handle):
             try:
                 if raw is None:
@@ -133,8 +182,8 @@ def scan_log(path: str | Path, keep_errors: int = 1000, progress: Callable[[int]
             lines.append(number)
             stamps.append(request.timestamp)
             if progress is not None and len(offsets) % 4096 == 0:
-                progress(handle.tell())
-        size = handle.tell()
+                progress(_disk_position(handle))
+        size = _disk_position(handle)
     return LogScan(
         offsets=np.asarray(offsets, dtype=np.int64),
         lines=np.asarray(lines, dtype=np.int64),
@@ -146,17 +195,37 @@ def scan_log(path: str | Path, keep_errors: int = 1000, progress: Callable[[int]
 
 
 def iter_time_order(path: str | Path, scan: LogScan) -> Iterator[tuple[int, Request]]:
-    """Second pass: yield (position among valid records, request) in timestamp order."""
+    """Second pass: yield (position among valid records, request) in timestamp order.
+
+    A gzip log already in time order is streamed once more; otherwise it is first decompressed
+    to an anonymous temporary file, so seeking never re-decompresses from the start.
+    """
     order = scan.time_order()
-    with open(path, "rb") as handle:
-        for position in order.tolist():
-            handle.seek(int(scan.offsets[position]))
-            raw = handle.readline(MAX_RECORD_BYTES + 1)
-            yield position, parse_record(raw, int(scan.lines[position]))
+    if not is_gzip(path):
+        with open(path, "rb") as handle:
+            yield from _read_at(handle, scan, order)
+        return
+    with open_log(path) as compressed:
+        if len(order) < 2 or bool(np.all(np.diff(scan.offsets[order]) > 0)):
+            yield from _read_at(compressed, scan, order)  # forward seeks only: decompress as we go
+            return
+        with tempfile.TemporaryFile(prefix="intent-guard-") as spool:
+            try:
+                shutil.copyfileobj(compressed, spool, 1 << 20)
+            except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+                raise CorruptLogError(f"{path}: gzip stream is damaged or truncated ({exc})") from exc
+            yield from _read_at(spool, scan, order)
+
+
+def _read_at(handle: IO[bytes], scan: LogScan, order: np.ndarray) -> Iterator[tuple[int, Request]]:
+    for position in order.tolist():
+        line = int(scan.lines[position])
+        handle.seek(int(scan.offsets[position]))
+        yield position, parse_record(_readline(handle, MAX_RECORD_BYTES + 1, line), line)
 
 
 def spool_stdin() -> Path:
-    """Copy standard input to a temporary file (a replay needs two passes); caller deletes it."""
+    """Copy standard input (plain or gzip) to a temporary file (a replay needs two passes); caller deletes it."""
     fd, name = tempfile.mkstemp(prefix="intent-guard-", suffix=".jsonl")
     with os.fdopen(fd, "wb") as out:
         shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)

@@ -197,3 +197,38 @@ def test_template_mining_proposes_unexplained_wrappers(small_log: Path, tmp_path
     assert add_templates(bundle, tmp_path / "proposals.jsonl") == len(proposals[:2])
     guard = Guard.load(bundle)  # hashes re-verified after the rebuild
     assert len(guard.pipeline.templates) == guard.pipeline.index.size
+
+
+def test_log_source_reads_gzip_logs_like_plain(tmp_path: Path) -> None:
+    import gzip
+    import json
+
+    from training.records import LogSource
+
+    records = [
+        {
+            "request_id": f"r{i}",
+            "timestamp": 1769904000 + i,
+            "account_id": f"a{i % 3}",
+            "label": i % 2,
+            "messages": [{"role": "user", "content": f"question {i}"}],
+        }
+        for i in range(30)
+    ]
+    data = ("\n".join(json.dumps(r) for r in records[:10]) + "\n{broken\n").encode()
+    data += ("\n".join(json.dumps(r) for r in records[10:]) + "\n").encode()
+    plain = tmp_path / "plain" / "log.jsonl"
+    plain.parent.mkdir()
+    plain.write_bytes(data)
+    folder = tmp_path / "packed"
+    folder.mkdir()
+    (folder / "log.jsonl.gz").write_bytes(gzip.compress(data))
+    (folder / "notes.txt").write_text("not a log")
+    misnamed = tmp_path / "misnamed.jsonl"
+    misnamed.write_bytes(gzip.compress(data))
+    expected = list(LogSource([plain]))
+    assert [r["request_id"] for r in expected] == [r["request_id"] for r in records]
+    for source in (LogSource([folder]), LogSource([misnamed])):
+        assert list(source) == expected
+        assert source.skipped == 1 and source.errors[0].endswith(":11: not a JSON object")
+    assert LogSource([folder]).files == [folder / "log.jsonl.gz"]

@@ -4,7 +4,8 @@ Commands:
   export-encoders   export all-MiniLM-L6-v2 to ONNX (fp32, int8) and distil the static encoder
   synth             generate labelled synthetic traffic
   build             split, replay, train, export, calibrate and evaluate a bundle from a labelled log
-  evaluate          score a labelled log with a bundle and print the metrics
+  evaluate          score a labelled log with a bundle and print the metrics (score.py's, given accounts)
+  shift             adversarial validation between the training log's and another log's feature rows
   templates         mine template proposals from traffic (mine) or add accepted ones (add)
   compare-encoders  template-match quality and speed of each encoder on a labelled log
 """
@@ -53,10 +54,68 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_bundle
+    """Stranger mode (score.py's figures on a whole log) with an accounts file; else a split's metrics."""
+    from intent_guard.logs import CorruptLogError
 
-    result = evaluate_bundle(args.model, args.log, split=args.split, encoder=args.encoder)
-    print(json.dumps(result, indent=1))
+    from .stranger import StrangerDataError, format_stranger, stranger_evaluation
+
+    accounts = args.accounts
+    if accounts is None and len(args.log) == 1 and (args.log[0].parent / "accounts.json").is_file():
+        accounts = args.log[0].parent / "accounts.json"
+        print(f"accounts file found beside the log: {accounts} (stranger mode)", file=sys.stderr)
+    if accounts is None:
+        if args.verdicts_out is not None:
+            print(
+                "error: --verdicts-out needs stranger mode (--accounts, or accounts.json beside the log)",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
+        from .evaluate import evaluate_bundle
+
+        result = evaluate_bundle(args.model, args.log, split=args.split or "test", encoder=args.encoder)
+        print(json.dumps(result, indent=1))
+    else:
+        if len(args.log) != 1 or args.split not in (None, "all"):
+            print("error: stranger mode scores one whole log (one --log, no --split)", file=sys.stderr)
+            return EXIT_USAGE
+        try:
+            result = stranger_evaluation(
+                args.model, args.log[0], accounts, verdicts_out=args.verdicts_out, encoder=args.encoder
+            )
+        except (StrangerDataError, CorruptLogError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_DATA
+        print(f"model {result['model_version']} on {result['log']}")
+        for message in result["first_errors"]:
+            print(f"  skipped invalid record at {message} (no verdict: counted as missing)")
+        print(format_stranger(result))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+def _shift(args: argparse.Namespace) -> int:
+    from intent_guard.logs import CorruptLogError
+
+    from .shift import ShiftInputError, format_shift, shift_audit
+
+    try:
+        result = shift_audit(
+            args.model,
+            args.train_log,
+            args.log,
+            max_rows=args.max_rows,
+            top=args.top,
+            folds=args.folds,
+            seed=args.seed,
+            encoder=args.encoder,
+        )
+    except (ShiftInputError, CorruptLogError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    print(format_shift(result, label_a="train", label_b="log"))
+    if args.json is not None:
+        args.json.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
     return 0
 
 
@@ -165,12 +224,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_build)
 
-    p = commands.add_parser("evaluate", help="score a labelled log with a bundle and report metrics")
-    p.add_argument("--model", type=Path, default=None)
-    p.add_argument("--log", type=Path, nargs="+", required=True)
-    p.add_argument("--split", default="test", choices=["train", "calib", "test", "all"])
+    p = commands.add_parser(
+        "evaluate",
+        help="score a labelled log with a bundle and report metrics",
+        description="With an accounts file (--accounts, or accounts.json beside the log): stranger mode, the "
+        "whole log scored in time order and shared/validation/score.py's figures printed. Without one: the "
+        "metrics of one split (default test) of the build's grouped split.",
+    )
+    p.add_argument("--model", type=Path, default=None, help="bundle directory (default: the shipped bundle)")
+    p.add_argument("--log", type=Path, nargs="+", required=True, help="labelled log(s), JSONL (plain or .gz)")
+    p.add_argument("--accounts", type=Path, default=None, help="account_id -> population / label / campaign_id")
+    p.add_argument(
+        "--split", default=None, choices=["train", "calib", "test", "all"], help="without accounts (default test)"
+    )
     p.add_argument("--encoder", default=None)
+    p.add_argument("--verdicts-out", type=Path, default=None, help="stranger mode: write the verdicts (JSONL)")
+    p.add_argument("--json", type=Path, default=None, help="write the figures as JSON")
     p.set_defaults(func=_evaluate)
+
+    p = commands.add_parser(
+        "shift",
+        help="adversarial validation: how far another log's feature rows are from the training log's",
+    )
+    p.add_argument("--model", type=Path, default=None, help="bundle whose pipeline replays both logs")
+    p.add_argument("--train-log", type=Path, required=True, help="log A: what the bundle was trained on")
+    p.add_argument("--log", type=Path, required=True, help="log B: the traffic to compare (plain or .gz)")
+    p.add_argument("--max-rows", type=int, default=50_000, help="rows sampled per log (default 50000)")
+    p.add_argument("--top", type=int, default=20, help="features to list (default 20)")
+    p.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds (default 5)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--encoder", default=None)
+    p.add_argument("--json", type=Path, default=None, help="write the audit as JSON")
+    p.set_defaults(func=_shift)
 
     p = commands.add_parser("templates", help="mine template proposals from traffic, or add accepted ones")
     actions = p.add_subparsers(dest="action", required=True)

@@ -1,7 +1,8 @@
 """Labelled logs for training: streamed from JSONL or Parquet files or folders, and split by group.
 
-:class:`LogSource` reads any mix of ``*.jsonl`` and ``*.parquet`` files (a folder means every such
-file in it, sorted), one record at a time: a 5 GB log is never loaded whole. Records that break
+:class:`LogSource` reads any mix of ``*.jsonl``, ``*.jsonl.gz`` and ``*.parquet`` files (a folder means
+every such file in it, sorted), one record at a time: a 5 GB log is never loaded whole. A JSONL file
+named on its own is decompressed whenever its content is gzip, whatever its name. Records that break
 the request-log spec are skipped and counted (the first few are kept with file and line); a
 record without a 0/1 ``label`` raises :class:`MissingLabelError` naming where it is, unless the
 source was told to skip unlabelled records.
@@ -15,19 +16,22 @@ calibrate and test on later ones).
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import json
+import zlib
 from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from intent_guard.errors import InvalidRequestError
+from intent_guard.logs import CorruptLogError, open_log
 from intent_guard.types import Request
 
 SPLITS = ("train", "calib", "test")
-SUFFIXES = (".jsonl", ".parquet")
+SUFFIXES = (".jsonl", ".jsonl.gz", ".parquet")
 
 
 class MissingLabelError(ValueError):
@@ -48,13 +52,13 @@ class LogSource:
         files: list[Path] = []
         for path in map(Path, self.paths):
             if path.is_dir():
-                files += sorted(p for p in path.rglob("*") if p.suffix in SUFFIXES)
+                files += sorted(p for p in path.rglob("*") if p.is_file() and p.name.endswith(SUFFIXES))
             elif path.is_file():
                 files.append(path)
             else:
                 raise FileNotFoundError(f"no such log file or folder: {path}")
         if not files:
-            raise FileNotFoundError(f"no *.jsonl or *.parquet logs under {', '.join(map(str, self.paths))}")
+            raise FileNotFoundError(f"no *.jsonl(.gz) or *.parquet logs under {', '.join(map(str, self.paths))}")
         self.files = files
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -96,8 +100,8 @@ def _raw_records(file: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
                 row += 1
                 yield f"{file}:row {row}", {k: v for k, v in record.items() if v is not None}
         return
-    with file.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
+    with open_log(file) as handle:  # plain or gzip, told apart by the content
+        for number, raw in enumerate(_lines(handle, file), start=1):
             if not raw.strip():
                 continue
             try:
@@ -106,6 +110,16 @@ def _raw_records(file: Path) -> Iterator[tuple[str, dict[str, Any] | None]]:
                 yield f"{file}:{number}", None
                 continue
             yield f"{file}:{number}", record if isinstance(record, dict) else None
+
+
+def _lines(handle: IO[bytes], file: Path) -> Iterator[bytes]:
+    """The handle's lines; a damaged gzip stream becomes CorruptLogError naming the file and line."""
+    number = 0
+    try:
+        for number, raw in enumerate(handle, start=1):  # noqa: B007 - number is read in the except
+            yield raw
+    except (EOFError, zlib.error, gzip.BadGzipFile) as exc:
+        raise CorruptLogError(f"{file}: gzip stream is damaged or truncated after line {number} ({exc})") from exc
 
 
 def iter_records(path: Path | Sequence[Path]) -> Iterator[dict[str, Any]]:

@@ -37,7 +37,7 @@ def test_generator_sets_the_same_fields_for_campaigns_and_benign(small_log: Path
     for record in iter_records(small_log):
         label = record["label"]
         keys[label] |= set(record) - {"campaign_id", "tools"}
-        client_keys[label] |= set(record["client"])
+        client_keys[label] |= set(record.get("client", {}))
         tools_share[label].append("tools" in record)
         system_share[label].append(record["messages"][0]["role"] == "system")
     assert keys[0] == keys[1]
@@ -51,8 +51,10 @@ def test_group_split_keeps_campaigns_and_orgs_whole(small_log: Path) -> None:
 
     split = group_split(small_log)
     sides: dict[str, set[str]] = defaultdict(set)
+    org_of: dict[str, str] = {}  # an account's org as its first record shows it (fields may be missing)
     for record in iter_records(small_log):
-        group = record.get("campaign_id") or record["client"]["org_id"]
+        org_of.setdefault(record["account_id"], (record.get("client") or {}).get("org_id") or record["account_id"])
+        group = record.get("campaign_id") or org_of[record["account_id"]]
         sides[group].add(split.of(record))
     assert all(len(s) == 1 for s in sides.values())
     assert {s for v in sides.values() for s in v} == {"train", "calib", "test"}

@@ -120,23 +120,9 @@ def _shift(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
-    from .synth import main
+    from .synth.generate import run
 
-    argv = [
-        "-o",
-        str(args.output),
-        "--days",
-        str(args.days),
-        "--scale",
-        str(args.scale),
-        "--seed",
-        str(args.seed),
-        "--corpus",
-        str(args.corpus),
-        "--evasion-rate",
-        str(args.evasion_rate),
-    ]
-    return main(argv + (["--config", str(args.config)] if args.config else []))
+    return run(args)
 
 
 def _export(args: argparse.Namespace) -> int:
@@ -174,6 +160,13 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _synth_arguments(parser: argparse.ArgumentParser) -> None:
+    from .synth.generate import add_arguments
+
+    add_arguments(parser)
+    parser.set_defaults(corpus=SHARED_PROMPTS)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m training", description=__doc__.splitlines()[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -184,14 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
     p.set_defaults(func=_export)
 
-    p = commands.add_parser("synth", help="generate labelled synthetic traffic (JSONL)")
-    p.add_argument("-o", "--output", type=Path, required=True)
-    p.add_argument("--days", type=float, default=7.0)
-    p.add_argument("--scale", type=float, default=1.0)
-    p.add_argument("--seed", type=int, default=7)
-    p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS, help="folder of *.jsonl prompts (kind, text)")
-    p.add_argument("--evasion-rate", type=float, default=0.35)
-    p.add_argument("--config", type=Path, default=None, help="JSON overriding SynthConfig fields")
+    p = commands.add_parser("synth", help="generate labelled synthetic traffic from several worlds (JSONL)")
+    _synth_arguments(p)
     p.set_defaults(func=_synth)
 
     p = commands.add_parser("build", help="train, export and evaluate a bundle from a labelled log")

@@ -60,6 +60,7 @@ def test_same_seed_gives_the_same_bytes(tmp_path: Path) -> None:
 def test_every_record_follows_the_spec(run) -> None:
     worlds, records = run
     ids = set()
+    blank_payload = 0
     for rec in records:
         request = Request.from_dict(rec)
         assert rec["label"] in (0, 1) and isinstance(rec["world"], str) and rec["population"]
@@ -70,8 +71,12 @@ def test_every_record_follows_the_spec(run) -> None:
                 for part in message.content:
                     if part["type"] == "image_url":
                         assert part["image_url"]["url"].startswith("data:image/")
+        first = next(m for m in request.messages if m.role == "user")
+        assert first.text().strip() or first.image_count()  # no payload lost to a template
+        assert not any("{task}" in m.text() for m in request.messages)
+        blank_payload += first.text().endswith(("\n\n", ": ", ":\n"))  # a template whose payload went missing
         ids.add(rec["request_id"])
-    assert len(ids) == len(records)
+    assert len(ids) == len(records) and blank_payload < 0.002 * len(records)
     for world in worlds:
         mine = [r for r in records if r["world"] == world.world_id]
         times = [r["timestamp"] for r in mine]

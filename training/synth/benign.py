@@ -80,7 +80,8 @@ def student_text(ctx: Ctx, acct: Account, p: StudentsParams) -> str | list[dict[
         text = stepwise_wrapper(ctx).render(task)[1]
     elif roll < p.step_by_step_rate + p.stepwise_phrasing_rate:
         if acct.lang and r.random() < p.native_language_rate:
-            text = multilingual(r, bank, acct.lang, "student").render(task)[1]
+            kind = "cot" if r.random() < 0.4 else "student"
+            text = multilingual(r, bank, acct.lang, kind).render(task)[1]
         else:
             text = fill(bank.pick(r, "student_stepwise"), task)
     elif roll < p.step_by_step_rate + p.stepwise_phrasing_rate + p.json_rate:
@@ -242,6 +243,8 @@ class StudentsParams(Params):
     stepwise_phrasing_rate: float = rate(0.4)
     json_rate: float = rate(0.01)
     followup_rate: float = rate(0.3)
+    max_turns: int = count(6, low=1)
+    system_prompt_rate: float = rate(0.1)
     native_language_rate: float = rate(0.25)
     image_rate: float = rate(0.08)
     campus_nat_rate: float = rate(0.5)
@@ -280,18 +283,22 @@ class Students(Population):
                 access_path="console" if r.random() < 0.4 else "api",
                 habit=ctx.habit(p.adopt_rate, p.adopt_delay_hours, p.new_share),
             )
+            # Some set a tutor persona of their own ("explain every step") in the system prompt.
+            head = [system(compose(r, ctx.bank, "system").system or "")] if r.random() < p.system_prompt_rate else []
             sessions = ctx.diurnal_sessions(
                 acct, log_uniform(r, *p.requests_per_day), r.uniform(*p.session_size), 150.0, peak=20.0, spread=3.0
             )
             for k, times in enumerate(sessions):
                 sid = ctx.session_id(acct, k)
                 if r.random() < p.followup_rate:
-                    turns = conversation(ctx, student_text(ctx, acct, p), len(times), "student_followups")
-                    for t, messages in zip(times.tolist(), turns, strict=True):
-                        ctx.emit(acct, t, messages[-9:], session=sid)
+                    turns = conversation(
+                        ctx, student_text(ctx, acct, p), min(len(times), p.max_turns), "student_followups"
+                    )
+                    for t, messages in zip(times.tolist(), turns, strict=False):
+                        ctx.emit(acct, t, head + messages, session=sid)
                 else:
                     for t in times.tolist():
-                        ctx.emit(acct, t, [user(student_text(ctx, acct, p))], session=sid)
+                        ctx.emit(acct, t, [*head, user(student_text(ctx, acct, p))], session=sid)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -336,9 +343,10 @@ def agent_loop(
     sid: str,
     *,
     react: bool = False,
+    thoughts: str = "agent_thoughts",
 ) -> None:
     """Emit one agent task: request ``i`` carries the transcript up to the ``i``-th tool result."""
-    transcript = agent_transcript(ctx, head, tools, len(times) - 1, react=react)
+    transcript = agent_transcript(ctx, head, tools, len(times) - 1, react=react, thoughts=thoughts)
     for i, t in enumerate(times):
         ctx.emit(acct, t, transcript[: len(head) + 2 * i], tools=tools, session=sid)
 
@@ -489,6 +497,7 @@ class EvalTeamsParams(Params):
     cot_rate: float = rate(0.5)
     json_rate: float = rate(0.15)
     subject_order_rate: float = rate(0.6)
+    system_prompt_rate: float = rate(0.3)
     release_rerun_rate: float = rate(0.85)
     rerun_delay_hours: Span = span((0.0, 12.0))
 
@@ -527,28 +536,34 @@ class EvalTeams(Population):
             for k, (start, model) in enumerate(runs):
                 self._sweep(ctx, p, team, harness, start, model, k)
 
-    def _harness(self, ctx: Ctx, p: EvalTeamsParams) -> tuple[str, str, bool]:
+    def _harness(self, ctx: Ctx, p: EvalTeamsParams) -> tuple[str, str, bool, str | None]:
+        """(benchmark kind, user template, subject order, system prompt) of one team's harness."""
         r, bank = ctx.r, ctx.bank
         kind = r.choice(("benchmark_math", "benchmark_knowledge", "benchmark_code", "benchmark_knowledge"))
         template = bank.pick(r, "benchmark_harness")
-        if r.random() < p.cot_rate and "step" not in template:
+        cot = r.random() < p.cot_rate
+        if cot and "step" not in template:
             template += "\n" + bank.pick(r, "eval_cot_suffix")
         if r.random() < p.json_rate:
             template = compose_json(r, bank, "after").user
-        return kind, template, kind == "benchmark_knowledge" and r.random() < p.subject_order_rate
+        sys_prompt = None
+        if r.random() < p.system_prompt_rate:
+            sys_prompt = compose(r, bank, "system").system if cot else bank.pick(r, "generic_system_prompts")
+        by_subject = kind == "benchmark_knowledge" and r.random() < p.subject_order_rate
+        return kind, template, by_subject, sys_prompt
 
     def _sweep(
         self,
         ctx: Ctx,
         p: EvalTeamsParams,
         team: list[Account],
-        harness: tuple[str, str, bool],
+        harness: tuple[str, str, bool, str | None],
         start: float,
         model: str,
         k: int,
     ) -> None:
         r, w = ctx.r, ctx.world
-        kind, template, by_subject = harness
+        kind, template, by_subject, sys_prompt = harness
         pool = ctx.corpus.pool((kind,))
         items = r.randint(*p.sweep_items)
         interval = r.uniform(*p.interval_s)
@@ -559,8 +574,10 @@ class EvalTeams(Population):
         for i, t in enumerate(times):
             task = pool[(offset + i) % len(pool)]["text"]
             subject = w.subjects[(i // per_subject) % len(w.subjects)] if by_subject else r.choice(w.subjects)
-            text = fill(template, task, subject=subject)
-            ctx.emit(team[i % len(team)], t, [user(text)], model=model, session=sid)
+            messages = [user(fill(template, task, subject=subject))]
+            if sys_prompt:
+                messages.insert(0, system(sys_prompt))
+            ctx.emit(team[i % len(team)], t, messages, model=model, session=sid)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -607,7 +624,7 @@ class RagApps(Population):
                     messages = rag_messages(ctx, product)
                     if r.random() < p.multi_turn_rate:
                         messages = messages[:1] + history(ctx, r.randint(1, 3)) + messages[1:]
-                    ctx.emit(acct, t, messages, tools=product.tools or None, session=ctx.uid("s", 6))
+                    ctx.emit(acct, t, messages, tools=product.tools or None, session=ctx.session_id(acct, t))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -667,7 +684,7 @@ class SupportAgents(Population):
                 text = bank.pick(r, "support_followups")
             messages = [*messages, user(text)]
             steps = r.randint(*p.tool_calls_per_turn)
-            transcript = agent_transcript(ctx, messages, product.tools, steps, react=react)
+            transcript = agent_transcript(ctx, messages, product.tools, steps, react=react, thoughts="support_thoughts")
             for i in range(steps + 1):
                 ctx.emit(acct, t, transcript[: len(messages) + 2 * i], tools=product.tools, session=sid)
                 t += r.uniform(1.5, 9.0)

@@ -15,7 +15,7 @@ from typing import Any
 from intent_guard.errors import ConfigError
 
 from .benign import agent_loop, customer_request, ide_system_prompt
-from .content import answer_text, corpus_tools, csv_table, system, user, with_images
+from .content import answer_text, assistant, corpus_tools, csv_table, reply, system, user, with_images
 from .engine import Account, Ctx, Message, ModelHabit, Population, log_uniform
 from .params import Params, Span, count, int_span, positive, rate, span
 from .text import Wrapper, compose, compose_casual, compose_json, fill, json_schema, multilingual
@@ -119,7 +119,11 @@ class CampaignPopulation(Population):
         p: CampaignParams = self.p
         r = ctx.r
         if r.random() < p.paraphrase_rate:
-            return compose_casual(r, ctx.bank) if kind in ("cot", "json") else self._one(ctx, c, kind)
+            if kind not in ("cot", "json"):
+                return self._one(ctx, c, kind)
+            if r.random() < 0.35:
+                return Wrapper(ctx.bank.pick(r, "campaign_paraphrased"))
+            return compose_casual(r, ctx.bank)
         family = c.families.get(kind)
         if family is None:
             family = c.families[kind] = [self._one(ctx, c, kind) for _ in range(r.randint(*p.templates))]
@@ -162,7 +166,10 @@ def _reward_wrapper(ctx: Ctx, placement: str) -> Wrapper:
     return Wrapper(f"{instruction}\n\n{frame}" if placement == "before" else f"{frame}\n\n{instruction}")
 
 
-def _messages(wrapper: Wrapper, task: str, **slots: str) -> list[Message]:
+def _messages(ctx: Ctx, wrapper: Wrapper, task: str, **slots: str) -> list[Message]:
+    """The messages of one wrapped payload (a candidate answer drawn if the wrapper asks for one)."""
+    if "answer" not in slots and "{answer}" in f"{wrapper.user}{wrapper.system or ''}":
+        slots["answer"] = answer_text(ctx)
     sys_text, text = wrapper.render(task, **slots)
     return [system(sys_text), user(text)] if sys_text else [user(text)]
 
@@ -221,8 +228,8 @@ class ReasoningHarvest(CampaignPopulation):
             return self.cover(ctx)
         task = ctx.corpus.text(r, "benchmark_math", "benchmark_knowledge", "benchmark_code", "benign_chat")
         if r.random() < p.reward_rate:
-            return _messages(self.wrapper(ctx, c, "reward"), task, answer=answer_text(ctx))
-        return _messages(self.wrapper(ctx, c, "cot"), task)
+            return _messages(ctx, self.wrapper(ctx, c, "reward"), task)
+        return _messages(ctx, self.wrapper(ctx, c, "cot"), task)
 
 
 # -- agentic harvest ----------------------------------------------------------------------------------
@@ -301,7 +308,7 @@ class AgenticHarvest(CampaignPopulation):
             return
         if late and r.random() < p.trace_rate:
             task = ctx.corpus.text(r, "benchmark_math", "benchmark_knowledge", "agentic_task", "benign_chat")
-            ctx.emit(acct, t, _messages(self.wrapper(ctx, c, "trace"), task, answer=answer_text(ctx)))
+            ctx.emit(acct, t, _messages(ctx, self.wrapper(ctx, c, "trace"), task))
             return
         roll = r.random()
         tools: list[dict[str, Any]] | None = None
@@ -315,12 +322,20 @@ class AgenticHarvest(CampaignPopulation):
             record = ctx.corpus.pick(r, "function_calling", "agentic_task")
             task, kind = record["text"][:2500], "agentic"
             tools = corpus_tools(record) or r.choice(ctx.world.support_products).tools
-        messages = _messages(self.wrapper(ctx, c, kind), task)
+        messages = _messages(ctx, self.wrapper(ctx, c, kind), task)
         if r.random() < p.image_rate:
             messages[-1] = user(with_images(ctx, messages[-1]["content"], r.randint(1, 3)))
         if tools and r.random() < p.transcript_rate:
             steps = r.randint(1, 4)
-            agent_loop(ctx, acct, [t + i * r.uniform(2, 8) for i in range(steps + 1)], messages, tools, ctx.uid("s"))
+            agent_loop(
+                ctx,
+                acct,
+                [t + i * r.uniform(2, 8) for i in range(steps + 1)],
+                messages,
+                tools,
+                ctx.session_id(acct, t),
+                thoughts="tool_thoughts",
+            )
             return
         ctx.emit(acct, t, messages, tools=tools)
 
@@ -347,7 +362,7 @@ class CodingVolumeParams(CampaignParams):
     ask_wrapper_rate: float = rate(0.4)
     start_at_t0_rate: float = rate(0.7)
     pivot_rate: float = rate(1.0)
-    pivot_delay_hours: Span = span((1.0, 24.0))
+    pivot_delay_hours: Span = span((1.0, 16.0))
     pivot_share: Span = span((0.4, 0.6), high=1.0)
 
 
@@ -420,6 +435,7 @@ class SlowLowParams(CampaignParams):
     paraphrase_rate: float = rate(0.7)
     templates: tuple[int, int] = int_span((2, 6), low=1)
     json_rate: float = rate(0.2)
+    followup_rate: float = rate(0.15)
 
 
 class SlowLow(CampaignPopulation):
@@ -447,7 +463,11 @@ class SlowLow(CampaignPopulation):
                     ctx.emit(acct, t, self.cover(ctx))
                     continue
                 task = ctx.corpus.text(r, "benchmark_math", "benchmark_knowledge", "benchmark_code", "benign_chat")
-                ctx.emit(acct, t, _messages(self.wrapper(ctx, c, "json" if r.random() < p.json_rate else "cot"), task))
+                messages = _messages(ctx, self.wrapper(ctx, c, "json" if r.random() < p.json_rate else "cot"), task)
+                if r.random() < p.followup_rate:  # a follow-up in the same conversation, like a person
+                    followup = ctx.bank.pick(r, "student_followups" if r.random() < 0.5 else "chat_followups")
+                    messages = [*messages, assistant(reply(ctx)), user(followup)]
+                ctx.emit(acct, t, messages)
 
 
 # -- capability sweep -------------------------------------------------------------------------------
@@ -502,7 +522,7 @@ class CapabilitySweep(CampaignPopulation):
                 item = fill(header, task, n=str(i + 1), total=str(total), domain=subject, subject=subject)
                 kind = "json" if r.random() < p.json_rate else "cot"
                 sid = ctx.session_id(acct, f"{k}:{subject}")
-                ctx.emit(acct, at, _messages(self.wrapper(ctx, c, kind), item), session=sid)
+                ctx.emit(acct, at, _messages(ctx, self.wrapper(ctx, c, kind), item), session=sid)
             t = (times[-1] if times else t) + r.uniform(1.0, 24.0) * HOUR
             if t >= c.stop:
                 break
@@ -563,11 +583,13 @@ class MixedReseller(CampaignPopulation):
         roll = r.random()
         if roll < p.agentic_rate:
             record = ctx.corpus.pick(r, "function_calling", "agentic_task")
-            ctx.emit(acct, t, _messages(self.wrapper(ctx, c, "agentic"), record["text"]), tools=corpus_tools(record))
+            ctx.emit(
+                acct, t, _messages(ctx, self.wrapper(ctx, c, "agentic"), record["text"]), tools=corpus_tools(record)
+            )
             return
         task = ctx.corpus.text(r, "benchmark_math", "benchmark_knowledge", "benchmark_code", "benign_chat")
         kind = "json" if roll < p.agentic_rate + p.json_rate else "cot"
-        ctx.emit(acct, t, _messages(self.wrapper(ctx, c, kind), task))
+        ctx.emit(acct, t, _messages(ctx, self.wrapper(ctx, c, kind), task))
 
 
 CAMPAIGNS: tuple[type[Population], ...] = (

@@ -144,6 +144,7 @@ def agent_transcript(
     steps: int,
     *,
     react: bool = False,
+    thoughts: str = "agent_thoughts",
 ) -> list[Message]:
     """``head`` (system / user turns) then ``steps`` assistant tool calls, each followed by its result.
 
@@ -155,7 +156,7 @@ def agent_transcript(
     for _ in range(steps):
         tool = r.choice(tools) if tools else {"function": {"name": "search", "parameters": {}}}
         call_id, name, args = tool_call(ctx, tool)
-        thought = bank.pick(r, "agent_thoughts")
+        thought = bank.pick(r, thoughts)
         result = tool_result(ctx, name)
         if react:
             out.append(assistant(f"Thought: {thought}\nAction: {name}\nAction Input: {args}"))

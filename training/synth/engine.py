@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -65,7 +65,6 @@ class Account:
     fresh_ip_rate: float = 0.0
     lang: str | None = None
     product: Product | None = None
-    state: dict[str, Any] = field(default_factory=dict)
 
 
 def stochastic_round(r: random.Random, x: float) -> int:

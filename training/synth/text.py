@@ -77,12 +77,13 @@ class TextBank:
         return r.sample(items, min(k, len(items)))
 
 
-def fill(template: str, task: str = "", **slots: str) -> str:
-    """Replace ``{name}`` slots, then ``{task}`` last (payloads may contain braces of their own)."""
+def fill(template: str, task: str | None = None, **slots: str) -> str:
+    """Replace ``{name}`` slots, then ``{task}`` last (payloads may contain braces of their own);
+    without a task, ``{task}`` is left for a later fill."""
     out = template
     for name, value in slots.items():
         out = out.replace("{" + name + "}", value)
-    return out.replace("{task}", task)
+    return out if task is None else out.replace("{task}", task)
 
 
 @dataclass(frozen=True, slots=True)

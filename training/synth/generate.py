@@ -74,7 +74,7 @@ def open_log(path: Path) -> Iterator[IO[str]]:
         with path.open("w", encoding="utf-8") as handle:
             yield handle
         return
-    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz:
+    with path.open("wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, compresslevel=6, mtime=0) as gz:
         text = io.TextIOWrapper(gz, encoding="utf-8")
         yield text
         text.flush()

@@ -14,10 +14,10 @@ from typing import Any
 import numpy as np
 
 from .bundle import Manifest
+from .cues import elicitation_cues
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
-from .cues import elicitation_cues
 from .features import FEATURE_NAMES, FeatureInputs, feature_row
 from .linking import link_values, skeleton
 from .session import (

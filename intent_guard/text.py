@@ -45,7 +45,9 @@ def clean_text(text: str) -> str:
     return text
 
 
-def segment_spans(text: str, starts: Sequence[int], lo: int, hi: int, *, from_end: bool = False) -> list[tuple[int, int]]:
+def segment_spans(
+    text: str, starts: Sequence[int], lo: int, hi: int, *, from_end: bool = False
+) -> list[tuple[int, int]]:
     """Token spans of the sentences / lines of ``text`` inside the token window [lo, hi), relative to lo.
 
     ``starts`` are the tokens' start character offsets in ``text``. Lines and sentence ends cut

@@ -10,8 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from intent_guard.session import ACCOUNT, KEY, LINK, EntityUpdate, MemoryStore, Observation, update_state
-from intent_guard.session.entities import account_features, account_update, cluster_features, link_update
+from intent_guard.session import (
+    ACCOUNT,
+    KEY,
+    LINK,
+    AccountView,
+    ClusterView,
+    EntityUpdate,
+    MemoryStore,
+    Observation,
+    update_state,
+)
+from intent_guard.session.entities import NO_GAP_LOG, account_update, link_update
 from intent_guard.session.state import META, Schema, distinct_within, entropy
 
 SCHEMA = Schema(
@@ -69,35 +79,53 @@ def test_state_sizes_fit_the_memory_budget() -> None:
 def test_distinct_accounts_by_linear_counting() -> None:
     state = None
     for i in range(20):
-        obs = Observation(1e9 + i, False, 0.0, -1, -1, False, False, False, -1)
+        obs = Observation(1e9 + i, False, 0.0, -1, -1, False, -1)
         state = update_state(LINK, state, link_update(obs, f"acct-{i}"))
     estimate = distinct_within(state, LINK, 1e9 + 20, 86400.0)
     assert 15 <= estimate <= 26
     assert distinct_within(state, LINK, 1e9 + 20, 5.0) <= 8  # only the last few in the last 5 s
 
 
-def test_cluster_features_ignore_common_values() -> None:
+def test_cluster_is_the_most_template_like_shared_value_whatever_its_size() -> None:
     common = None
-    for i in range(500):  # a NAT or a popular IDE prompt: hundreds of accounts
-        obs = Observation(1e9 + i, False, 0.0, -1, -1, False, False, False, -1)
+    for i in range(500):  # a NAT or a popular IDE prompt: hundreds of honest accounts
+        obs = Observation(1e9 + i, False, 0.0, -1, -1, False, -1)
         common = update_state(LINK, common, link_update(obs, f"user-{i}"))
     rare = None
-    for i in range(6):  # a hydra cluster on one card
-        obs = Observation(1e9 + 499, True, 0.9, 0, -1, False, False, False, -1)
+    for i in range(6):  # a hydra cluster on one card, firing together
+        obs = Observation(1e9 + 499, True, 0.9, 0, -1, True, -1)
         rare = update_state(LINK, rare, link_update(obs, f"fake-{i}"))
-    features = cluster_features({"ip": common, "payment": rare}, 1e9 + 499)
-    assert 4 <= features[0] <= 9  # cluster size from the rare value, not the common one
-    assert features[3] == pytest.approx(1.0)  # its traffic is all template-like
-    assert features[5] > 100  # the raw IP count is still reported
+    cluster = ClusterView({"ip": common, "payment": rare}, 1e9 + 499)
+    assert cluster.template_share_24h == pytest.approx(1.0)  # the card's traffic, not the NAT's
+    assert 4 <= cluster.sync_accounts_1m <= 9  # six accounts in the same minute
+    assert cluster.template_requests_24h == pytest.approx(6.0)
+    honest = ClusterView({"ip": common}, 1e9 + 499)
+    assert honest.template_share_24h == 0.0 and honest.template_requests_24h == 0.0
 
 
-def test_account_features_are_finite_and_shares_bounded() -> None:
+def test_a_value_of_one_account_is_no_cluster() -> None:
+    alone = None
+    for i in range(50):
+        obs = Observation(1e9 + i, True, 0.9, 0, -1, True, -1)
+        alone = update_state(LINK, alone, link_update(obs, "only-me"))
+    cluster = ClusterView({"payment": alone}, 1e9 + 50)
+    assert (cluster.template_share_24h, cluster.sync_accounts_1m, cluster.template_requests_24h) == (0.0, 0.0, 0.0)
+
+
+def test_account_view_is_finite_and_shares_bounded() -> None:
     state = None
-    for i in range(30):
-        obs = Observation(1e9 + 3 * i, i % 2 == 0, 0.7, 0, i % 16, True, False, True, 12345)
+    obs = Observation(1e9, True, 0.7, 0, 0, True, 12345)
+    assert AccountView(update_state(ACCOUNT, None, account_update(obs)), obs).gap_log_mean == NO_GAP_LOG
+    for i in range(32):  # two requests per topic
+        obs = Observation(1e9 + 3 * i, i % 2 == 0, 0.7, 0, i % 16, i % 3 == 0, 12345)
         state = update_state(ACCOUNT, state, account_update(obs))
-    values = account_features(state, obs)
-    assert all(math.isfinite(v) for v in values)
+    view = AccountView(state, obs)
+    shares = (view.template_share_1h, view.template_share_24h, view.template_share_7d, view.cue_share_24h)
+    assert all(0.0 <= v <= 1.0 for v in (*shares, view.cue_share_7d, view.skeleton_reuse, view.category_share(0)))
+    assert view.template_share_24h == pytest.approx(0.5, abs=0.02)
+    assert view.cue_share_7d == pytest.approx(1 / 3, abs=0.02)
+    assert 0.0 < view.gap_log_mean < math.log1p(4.0)  # 3 s gaps
+    assert view.topics_covered == 16
     assert entropy([1, 1, 1, 1]) == pytest.approx(math.log(4))
 
 

@@ -43,6 +43,9 @@ def _build(args: argparse.Namespace) -> int:
             baseline=args.baseline,
             rounds=args.rounds,
             seed=args.seed,
+            stranger_log=args.stranger_log,
+            stranger=not args.no_stranger,
+            leave_one_world_out=not args.no_lowo,
         )
     )
     print(json.dumps({k: v for k, v in report["evaluation"].items() if k != "benign_populations"}, indent=1))
@@ -192,7 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--skip-unlabelled", action="store_true", help="leave out records without a label")
     p.add_argument("--out", type=Path, default=Path("models/default"))
     p.add_argument("--encoders", type=Path, default=Path("models/default"), help="where export-encoders wrote")
-    p.add_argument("--templates", type=Path, default=Path("models/default/templates.jsonl"))
+    p.add_argument("--templates", type=Path, default=Path("training/data/templates.jsonl"))
     p.add_argument("--corpus", type=Path, default=SHARED_PROMPTS)
     p.add_argument("--encoder", default="static", choices=["static", "onnx-int8"])
     p.add_argument(
@@ -208,6 +211,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--report", type=Path, default=None, help="report directory (default: OUT/report)")
     p.add_argument("--baseline", type=Path, default=None, help="a bundle to compare against in the report")
     p.add_argument("--rounds", type=int, default=150)
+    p.add_argument(
+        "--stranger-log",
+        type=Path,
+        default=None,
+        help="labelled log written by someone else (accounts.json beside it) scored by the finished bundle "
+        "(default: ../shared/validation/traffic.jsonl.gz when present)",
+    )
+    p.add_argument("--no-stranger", action="store_true", help="skip stranger mode and the shift audit")
+    p.add_argument("--no-lowo", action="store_true", help="skip the leave-one-world-out evaluation")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_build)
 

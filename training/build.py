@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from intent_guard.features import FEATURE_NAMES, describe, monotone_constraints
+from intent_guard.features import FEATURE_NAMES, monotone_constraints
 from intent_guard.pipeline import FeaturePipeline
 from intent_guard.scoring import OnnxScorer
 from intent_guard.session import MemoryStore
@@ -33,6 +33,7 @@ from intent_guard.types import Request
 
 from .ablation import ablation, ablation_table
 from .assemble import data_digest, finalise, prepare
+from .generalisation import leave_one_world_out, stranger_and_shift, stranger_log_accounts
 from .metrics import account_scores, summarise, threshold_at_fpr
 from .model import check_parity, export_onnx, train_lightgbm
 from .records import SPLITS, LogSource, group_split
@@ -58,6 +59,11 @@ class BuildOptions:
     report: Path | None = None  # default: <out>/report
     baseline: Path | None = None
     rounds: int = 150
+    #: A labelled log written by someone else, scored by the finished bundle (stranger mode);
+    #: None: ../shared/validation/traffic.jsonl.gz when present.
+    stranger_log: Path | None = None
+    stranger: bool = True
+    leave_one_world_out: bool = True
     seed: int = 0
     split: str = "group"  # or "time"
     skip_unlabelled: bool = False
@@ -165,6 +171,16 @@ def build(options: BuildOptions) -> dict[str, Any]:
     ablated = ablation(train, calib, test, review_fpr=options.review_fpr, rounds=options.rounds, seed=options.seed)
     timings["ablation_s"] = time.perf_counter() - t
     print(ablation_table(ablated))
+    lowo: dict[str, Any] = {}
+    if options.leave_one_world_out:
+        t = time.perf_counter()
+        lowo = leave_one_world_out(_concat([train, calib, test]), rounds=options.rounds, seed=options.seed)
+        timings["leave_one_world_out_s"] = time.perf_counter() - t
+        for world, figures in lowo.items():
+            print(
+                f"held-out world {world}: account AUC {figures['account_roc_auc']:.4f}, "
+                f"TPR@1% {figures['account_tpr_at_0.01_fpr']:.3f}, @0.1% {figures['account_tpr_at_0.001_fpr']:.3f}"
+            )
     importance = dict(zip(FEATURE_NAMES, booster.feature_importance("gain").round(1).tolist(), strict=True))
     sample = test.X[np.random.default_rng(options.seed).choice(len(test.X), size=min(5000, len(test.X)), replace=False)]
     contributions = np.abs(booster.predict(sample, pred_contrib=True)[:, :-1]).mean(axis=0)
@@ -195,8 +211,21 @@ def build(options: BuildOptions) -> dict[str, Any]:
             "evaluation": evaluation,
         },
     )
+    stranger: dict[str, Any] | None = None
+    located = stranger_log_accounts(options.stranger_log) if options.stranger else None
+    if options.stranger and located is None:
+        print("stranger mode skipped: no labelled log with accounts.json beside it (--stranger-log)")
+    if located is not None:
+        t = time.perf_counter()
+        stranger = stranger_and_shift(options.out, *located, train, seed=options.seed)
+        timings["stranger_s"] = time.perf_counter() - t
+        from .stranger import summary_line
+
+        print(f"stranger mode on {located[0]}:\n  {summary_line(stranger['figures'])}")
     report = {
         "evaluation": evaluation,
+        "stranger": stranger,
+        "leave_one_world_out": lowo,
         "ablation": ablated,
         "feature_shap": shap,
         "timings": timings,
@@ -219,9 +248,15 @@ def build(options: BuildOptions) -> dict[str, Any]:
         baseline = score_baseline(options.baseline, source, split_of, test)
     manifest_data = json.loads((options.out / "manifest.json").read_text(encoding="utf-8"))
     report_dir = options.report or options.out / "report"
-    write_report(scored, report_dir, manifest=manifest_data, baseline=baseline, ablation=ablated)
+    write_report(
+        scored, report_dir, manifest=manifest_data, baseline=baseline, ablation=ablated, stranger=stranger, lowo=lowo
+    )
     print(f"report: {report_dir / 'report.html'}")
     return report
+
+
+def _concat(parts: list[Replayed]) -> Replayed:
+    return Replayed(*(np.concatenate([getattr(p, f) for p in parts]) for f in Replayed.__dataclass_fields__))
 
 
 def choose_thresholds(calib: Replayed, calib_p: np.ndarray, options: BuildOptions) -> dict[str, float]:

@@ -147,24 +147,40 @@ def group_split(
     """Assign accounts to train / calib / test by campaign (labelled) or org (benign)."""
     if not isinstance(source, LogSource):
         source = LogSource([source])
-    account_group: dict[str, str] = {}
-    group_style: dict[str, str] = {}
-    group_start: dict[str, float] = {}
+    # Resolve groups after the pass: an account belongs to its campaign if any of its requests is
+    # labelled with one, else to its org as seen on any of its requests (optional fields may be
+    # missing from some), else to itself.
+    campaign_of: dict[str, str] = {}
+    org_of: dict[str, str] = {}
+    style_of: dict[str, str] = {}
+    start_of: dict[str, float] = {}
     first_t, last_t = float("inf"), float("-inf")
     for record in source:
         account = record["account_id"]
         campaign = record.get("campaign_id") or ""
-        if campaign:
-            group = account_group[account] = f"campaign:{campaign}"
-            group_style[group] = record.get("population", "campaign")
-        elif account not in account_group:
-            org = (record.get("client") or {}).get("org_id") or account
-            group = account_group[account] = f"org:{org}"
-            group_style.setdefault(group, record.get("population", "benign"))
-        group = account_group[account]
+        if campaign and account not in campaign_of:
+            campaign_of[account] = campaign
+            style_of[account] = record.get("population", "campaign")
+        client = record.get("client")
+        org = client.get("org_id") if isinstance(client, dict) else None
+        if org and account not in org_of:
+            org_of[account] = str(org)
+        style_of.setdefault(account, record.get("population", "benign"))
         t = Request.from_dict(record).timestamp
-        group_start[group] = min(group_start.get(group, t), t)
+        start_of[account] = min(start_of.get(account, t), t)
         first_t, last_t = min(first_t, t), max(last_t, t)
+    account_group: dict[str, str] = {}
+    group_style: dict[str, str] = {}
+    group_start: dict[str, float] = {}
+    for account, t in start_of.items():
+        if account in campaign_of:
+            group = f"campaign:{campaign_of[account]}"
+            group_style[group] = style_of[account]
+        else:
+            group = f"org:{org_of.get(account, account)}"
+            group_style.setdefault(group, style_of[account])
+        account_group[account] = group
+        group_start[group] = min(group_start.get(group, t), t)
     if mode == "time":
         return _time_split(account_group, group_start, calib, test, (first_t, last_t))
     if mode != "group":

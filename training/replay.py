@@ -23,6 +23,7 @@ class Replayed:
     population: np.ndarray
     timestamp: np.ndarray
     request_id: np.ndarray
+    world: np.ndarray  # the generator's world of each request ("" for logs without one)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -41,7 +42,7 @@ def replay(
 ) -> Replayed:
     """Feed records (already in timestamp order) through the pipeline; labels must be present."""
     rows: list[np.ndarray] = []
-    meta: list[tuple[int, str, str, str, float, str]] = []
+    meta: list[tuple[int, str, str, str, float, str, str]] = []
     batch: list[dict[str, Any]] = []
 
     def flush() -> None:
@@ -55,6 +56,7 @@ def replay(
                     record.get("population") or ("campaign" if record["label"] else "benign"),
                     computed.request.timestamp,
                     computed.request.request_id,
+                    str(record.get("world") or ""),
                 )
             )
 
@@ -70,7 +72,7 @@ def replay(
         if batch:
             flush()
             bar.update(len(batch))
-    labels, accounts, campaigns, populations, stamps, ids = zip(*meta, strict=True) if meta else ((),) * 6
+    labels, accounts, campaigns, populations, stamps, ids, worlds = zip(*meta, strict=True) if meta else ((),) * 7
     return Replayed(
         X=np.stack(rows) if rows else np.zeros((0, 0), np.float32),
         y=np.asarray(labels, dtype=np.int8),
@@ -79,4 +81,5 @@ def replay(
         population=np.asarray(populations, dtype=object),
         timestamp=np.asarray(stamps, dtype=np.float64),
         request_id=np.asarray(ids, dtype=object),
+        world=np.asarray(worlds, dtype=object),
     )

@@ -186,6 +186,8 @@ def write_report(
     manifest: Mapping[str, Any],
     baseline: Scored | None = None,
     ablation: Mapping[str, Any] | None = None,
+    stranger: Mapping[str, Any] | None = None,
+    lowo: Mapping[str, Mapping[str, float]] | None = None,
 ) -> dict[str, Any]:
     """Write report.md, report.html and the PNGs into ``out``; return the numbers behind them."""
     out.mkdir(parents=True, exist_ok=True)
@@ -221,8 +223,9 @@ def write_report(
         [p, v["requests"], f"{v['review_fpr']:.2%}", f"{v['block_fpr']:.2%}"] for p, v in populations.items()
     ]
     confusion = _confusion(model)
-    sections = [
-        f"# intent_guard evaluation report: {manifest.get('bundle_version', model.name)}",
+    sections = [f"# intent_guard evaluation report: {manifest.get('bundle_version', model.name)}"]
+    sections += _generalisation_sections(stranger, lowo)
+    sections += [
         f"Held-out split: {summaries[model.name]['requests']:,} requests, {summaries[model.name]['accounts']} accounts "
         f"({summaries[model.name]['positive_accounts']} in campaigns). Thresholds: "
         + ", ".join(f"{k} {v:.4g}" for k, v in model.thresholds.items())
@@ -290,6 +293,62 @@ def write_report(
     (out / "report.md").write_text(markdown, encoding="utf-8")
     (out / "report.html").write_text(_html(markdown), encoding="utf-8")
     return {"summaries": summaries, "requests_to_detect": rtd, "calibration": calib, "confusion": confusion}
+
+
+def _generalisation_sections(
+    stranger: Mapping[str, Any] | None, lowo: Mapping[str, Mapping[str, float]] | None
+) -> list[str]:
+    """Stranger mode first (the headline), then leave-one-world-out, then the shift audit."""
+    from .shift import format_shift
+    from .stranger import format_stranger
+
+    out: list[str] = []
+    if stranger:
+        out += [
+            "## Stranger mode (the headline)",
+            f"The finished bundle scored `{stranger['log']}`, a labelled log it never trained on, whole and in "
+            "time order; the figures are `shared/validation/score.py`'s.",
+            "```\n" + format_stranger(stranger["figures"]) + "\n```",
+        ]
+    else:
+        out += ["## Stranger mode", "Not run: no labelled log written by someone else was given."]
+    if lowo:
+        out += [
+            "## Leave one world out",
+            "Each row: a model trained on the other worlds of the synthetic log, scored on this one.",
+            _table(
+                [
+                    "held-out world",
+                    "requests",
+                    "accounts",
+                    "campaign accounts",
+                    "request AUC",
+                    "account AUC",
+                    "account TPR @1%",
+                    "account TPR @0.1%",
+                ],
+                [
+                    [
+                        w,
+                        v["requests"],
+                        v["accounts"],
+                        v["campaign_accounts"],
+                        _fmt(v["request_roc_auc"]),
+                        _fmt(v["account_roc_auc"]),
+                        _fmt(v["account_tpr_at_0.01_fpr"]),
+                        _fmt(v["account_tpr_at_0.001_fpr"]),
+                    ]
+                    for w, v in lowo.items()
+                ],
+            ),
+        ]
+    if stranger and stranger.get("shift"):
+        out += [
+            "## Shift audit: training rows vs the stranger log",
+            format_shift(stranger["shift"], label_a="training", label_b="stranger"),
+        ]
+    out += ["## Synthetic held-out split"]
+    return out
 
 
 def _html(markdown: str) -> str:

@@ -39,6 +39,9 @@ ACCOUNT = Schema(
         ("tmpl_24h", DAY),
         ("sim_24h", DAY),
         ("cue_24h", DAY),
+        ("req_7d", WEEK),
+        ("tmpl_7d", WEEK),
+        ("cue_7d", WEEK),
         ("gap_n", HOUR),
         ("gap_sum", HOUR),
         ("gap_sq", HOUR),
@@ -69,7 +72,6 @@ def stable_hash(text: str) -> int:
     return zlib.crc32(text.encode("utf-8", "replace"))
 
 
-
 @dataclass(frozen=True, slots=True)
 class Observation:
     """What the pipeline knows of one request, as the session entities need it."""
@@ -89,15 +91,16 @@ def account_update(obs: Observation) -> EntityUpdate:
         (_A["req_1m"], 1.0),
         (_A["req_1h"], 1.0),
         (_A["req_24h"], 1.0),
+        (_A["req_7d"], 1.0),
         (_A["sim_24h"], obs.similarity),
         (_HOURS.start + int((obs.timestamp % DAY) // (DAY / HOUR_BINS)), 1.0),
     ]
     if obs.template_like:
-        inc += [(_A["tmpl_1h"], 1.0), (_A["tmpl_24h"], 1.0)]
+        inc += [(_A["tmpl_1h"], 1.0), (_A["tmpl_24h"], 1.0), (_A["tmpl_7d"], 1.0)]
         if obs.category >= 0:
             inc.append((_CATS.start + obs.category, 1.0))
     if obs.cue:
-        inc.append((_A["cue_24h"], 1.0))
+        inc += [(_A["cue_24h"], 1.0), (_A["cue_7d"], 1.0)]
     if obs.topic >= 0:
         inc.append((_TOPICS.start + obs.topic, 1.0))
     if obs.skeleton >= 0:
@@ -160,6 +163,22 @@ class AccountView:
     @property
     def cue_share_24h(self) -> float:
         return self._v[_A["cue_24h"]] / self._v[_A["req_24h"]]
+
+    @property
+    def template_requests_7d(self) -> float:
+        return self._v[_A["tmpl_7d"]]
+
+    @property
+    def template_share_7d(self) -> float:
+        return self._v[_A["tmpl_7d"]] / self._v[_A["req_7d"]]
+
+    @property
+    def cue_requests_7d(self) -> float:
+        return self._v[_A["cue_7d"]]
+
+    @property
+    def cue_share_7d(self) -> float:
+        return self._v[_A["cue_7d"]] / self._v[_A["req_7d"]]
 
     @property
     def gap_log_mean(self) -> float:

@@ -14,62 +14,182 @@ the cost does not grow with the prompt.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from .text import PromptParts
 
-_FLAGS = re.IGNORECASE
 
-#: Cue name -> pattern. Names are part of the feature contract (``cue_<name>``).
-CUE_PATTERNS: dict[str, re.Pattern[str]] = {
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """Fires when every group of ``needs`` has a word in the (lower-cased) text and ``pattern``, if
+    any, matches there. A pattern is tried only where one of its ``starts`` words occurs (it must
+    begin with one of them), so no regex ever scans a whole prompt."""
+
+    needs: tuple[tuple[str, ...], ...]
+    pattern: re.Pattern[str] | None = None
+    starts: tuple[str, ...] = ()
+
+    def fires(self, text: str) -> bool:
+        for group in self.needs:
+            for word in group:
+                if word in text:
+                    break
+            else:
+                return False
+        if self.pattern is None:
+            return True
+        for word in self.starts:
+            at = text.find(word)
+            while at >= 0:
+                if self.pattern.match(text, at):
+                    return True
+                at = text.find(word, at + 1)
+        return False
+
+
+def _rule(needs: tuple[tuple[str, ...], ...], pattern: str | None = None, flags: int = 0) -> Rule:
+    """A rule; a pattern begins with one of the words of ``needs``' first group (its ``starts``)."""
+    return Rule(needs, re.compile(pattern, flags) if pattern else None, needs[0] if pattern else ())
+
+
+#: Cue name -> its rules (any rule fires the cue). Names are part of the feature contract (``cue_<name>``).
+CUE_RULES: dict[str, tuple[Rule, ...]] = {
     # asks for the reasoning process itself
-    "reasoning": re.compile(
-        r"step[- ]by[- ]step|chain[- ]of[- ]thought|\bshow (?:all |every |each )?(?:of )?(?:your|the) "
-        r"(?:work|steps|reasoning|thinking|derivation)|(?:full|complete|entire|detailed|explicit|whole) "
-        r"(?:reasoning|derivation|thought process|chain of reasoning|working)|think(?:ing)? (?:out loud|aloud)|"
-        r"reason(?:ing)? (?:through|out) (?:it|this|each)|explain (?:each|every|your) (?:step|reasoning)|"
-        r"every (?:intermediate )?step|intermediate steps|before (?:giving|stating|writing) (?:the|your) "
-        r"(?:final )?answer|<think(?:ing)?>|scratch ?pad|paso a paso|schritt für schritt|étape par étape|"
-        r"逐步|一步一步|ステップ",
-        _FLAGS,
+    "reasoning": (
+        _rule(
+            (
+                (
+                    "step by step",
+                    "step-by-step",
+                    "chain of thought",
+                    "chain-of-thought",
+                    "scratchpad",
+                    "scratch pad",
+                    "<think",
+                    "intermediate step",
+                    "paso a paso",
+                    "schritt für schritt",
+                    "étape par étape",
+                    "逐步",
+                    "一步一步",
+                    "ステップ",
+                ),
+            )
+        ),
+        _rule(
+            (("show",), ("work", "step", "reasoning", "thinking", "derivation")),
+            r"\bshow (?:all |every |each )?(?:of )?(?:your|the) (?:work|steps|reasoning|thinking|derivation)",
+        ),
+        _rule(
+            (
+                ("full", "complete", "entire", "detailed", "explicit", "whole"),
+                ("reasoning", "derivation", "thought", "working"),
+            ),
+            r"(?:full|complete|entire|detailed|explicit|whole) (?:reasoning|derivation|thought process|"
+            r"chain of reasoning|working)",
+        ),
+        _rule((("think",), ("out loud", "aloud")), r"think(?:ing)? (?:out loud|aloud)"),
+        _rule((("reason",), ("through", " out ")), r"reason(?:ing)? (?:through|out) (?:it|this|each)"),
+        _rule((("explain",),), r"explain (?:each|every|your) (?:step|reasoning)"),
+        _rule((("every step", "every intermediate step"),)),
+        _rule((("before",), ("answer",)), r"before (?:giving|stating|writing) (?:the|your) (?:final )?answer"),
     ),
     # asks to reconstruct or reveal hidden reasoning
-    "trace": re.compile(
-        r"(?:reconstruct|recreate|reproduce|rewrite|recover|reveal|expose)\w* (?:the |your |its |a )?"
-        r"(?:full |complete |hidden |internal |original |underlying )*(?:reasoning|thoughts?|thinking|trace|"
-        r"monologue|deliberation|chain)|internal (?:monologue|reasoning|thoughts|deliberation)|hidden "
-        r"(?:reasoning|thoughts|chain)|reasoning trace|thought trace",
-        _FLAGS,
+    "trace": (
+        _rule(
+            (
+                ("reconstruct", "recreate", "reproduce", "rewrite", "recover", "reveal", "expose"),
+                ("reasoning", "thought", "thinking", "trace", "monologue", "deliberation", "chain"),
+            ),
+            r"(?:reconstruct|recreate|reproduce|rewrite|recover|reveal|expose)\w* (?:the |your |its |a )?"
+            r"(?:full |complete |hidden |internal |original |underlying )*(?:reasoning|thoughts?|thinking|trace|"
+            r"monologue|deliberation|chain)",
+        ),
+        _rule(
+            (
+                (
+                    "internal monologue",
+                    "internal reasoning",
+                    "internal thoughts",
+                    "internal deliberation",
+                    "hidden reasoning",
+                    "hidden thoughts",
+                    "hidden chain",
+                    "reasoning trace",
+                    "thought trace",
+                ),
+            )
+        ),
     ),
     # asks for a grade or preference, as a reward model would give
-    "grading": re.compile(
-        r"\b(?:rate|score|grade|judge|evaluate|assess)\b.{0,60}\b(?:1|0)\s*(?:-|to|–)\s*(?:5|10|100)\b|"
-        r"\bout of (?:5|10|100)\b|\brubric\b|which (?:response|answer|completion) is better|"
-        r"(?:response|answer|completion) (?:a|b|1|2) (?:or|vs\.?|versus) |preferred (?:response|answer)|"
-        r"\breward\b|\bscore (?:each|the|this) (?:response|answer|completion)",
-        _FLAGS,
+    "grading": (
+        _rule(
+            (("rate", "score", "grade", "judge", "evaluate", "assess"), ("5", "10", "100")),
+            r"\b(?:rate|score|grade|judge|evaluate|assess)\b.{0,60}?\b[01]\s*(?:-|to|–)\s*(?:5|10|100)\b",
+        ),
+        _rule((("out of 5", "out of 10", "out of 100", "rubric", "preferred response", "preferred answer"),)),
+        _rule((("which",), ("better",)), r"which (?:response|answer|completion) is better"),
+        _rule((("reward",),), r"\breward\b"),
+        _rule(
+            (("score",), ("score each", "score the", "score this")),
+            r"\bscore (?:each|the|this) (?:response|answer|completion)",
+        ),
     ),
     # asks for a machine-readable record of answer plus explanation
-    "structured": re.compile(
-        r"\bjson\b.{0,120}\b(?:reasoning|rationale|explanation|steps|thoughts?|justification)\b|"
-        r"\b(?:reasoning|rationale|explanation|steps|justification)\b.{0,120}\bjson\b|"
-        r"\bjsonl\b|\"(?:reasoning|rationale|steps|explanation)\"\s*:|\bkeys?\b.{0,40}\"?(?:reasoning|steps)",
-        _FLAGS | re.DOTALL,
+    "structured": (
+        _rule(
+            (("json",), ("reasoning", "rationale", "explanation", "steps", "thought", "justification")),
+            r"\bjson\b.{0,120}?\b(?:reasoning|rationale|explanation|steps|thoughts?|justification)\b",
+            re.DOTALL,
+        ),
+        _rule(
+            (("reasoning", "rationale", "explanation", "steps", "justification"), ("json",)),
+            r"\b(?:reasoning|rationale|explanation|steps|justification)\b.{0,120}?\bjson\b",
+            re.DOTALL,
+        ),
+        _rule((("jsonl", '"reasoning"', '"rationale"', '"steps"', '"explanation"'),)),
+        _rule((("key",), ("reasoning", "steps")), r"\bkeys?\b.{0,40}?\"?(?:reasoning|steps)"),
     ),
     # asks for the hidden instructions
-    "sysprompt": re.compile(
-        r"(?:system|initial|hidden|original) (?:prompt|instructions|message)|(?:repeat|print|output|reveal|show)"
-        r" (?:the |your |all )*(?:text|words|instructions|everything) (?:above|before)|verbatim",
-        _FLAGS,
+    "sysprompt": (
+        _rule(
+            (("system", "initial", "hidden", "original"), ("prompt", "instructions", "message")),
+            r"(?:system|initial|hidden|original) (?:prompt|instructions|message)",
+        ),
+        _rule(
+            (("repeat", "print", "output", "reveal", "show"), ("above", "before")),
+            r"(?:repeat|print|output|reveal|show) (?:the |your |all )*(?:text|words|instructions|everything) "
+            r"(?:above|before)",
+        ),
+        _rule((("verbatim",),)),
     ),
     # asks for many variants, examples or a dataset
-    "synthetic": re.compile(
-        r"\b(?:generate|write|create|produce|give me|list)\b.{0,30}\b(?:\d{2,}|dozens?|hundreds?|many|several|"
-        r"multiple|diverse)\b.{0,40}\b(?:examples|variations|samples|questions|pairs|problems|instances|items|"
-        r"paraphrases|prompts)\b|training data|dataset|fine-?tun",
-        _FLAGS,
+    "synthetic": (
+        _rule(
+            (
+                ("generate", "write", "create", "produce", "give me", "list"),
+                (
+                    "example",
+                    "variation",
+                    "sample",
+                    "question",
+                    "pair",
+                    "problem",
+                    "instance",
+                    "item",
+                    "paraphrase",
+                    "prompt",
+                ),
+            ),
+            r"\b(?:generate|write|create|produce|give me|list)\b.{0,30}?\b(?:\d{2,}|dozens?|hundreds?|many|several|"
+            r"multiple|diverse)\b.{0,40}?\b(?:examples|variations|samples|questions|pairs|problems|instances|"
+            r"items|paraphrases|prompts)\b",
+        ),
+        _rule((("training data", "dataset", "fine-tun", "finetun"),)),
     ),
 }
-CUE_NAMES: tuple[str, ...] = tuple(CUE_PATTERNS)
+CUE_NAMES: tuple[str, ...] = tuple(CUE_RULES)
+_RULES = tuple(CUE_RULES.values())
 
 
 def elicitation_cues(parts: PromptParts) -> tuple[float, ...]:
@@ -77,4 +197,5 @@ def elicitation_cues(parts: PromptParts) -> tuple[float, ...]:
     windows = "\n".join(w for w in (parts.user_head, parts.user_tail, parts.system_head) if w)
     if not windows:
         return (0.0,) * len(CUE_NAMES)
-    return tuple(1.0 if pattern.search(windows) else 0.0 for pattern in CUE_PATTERNS.values())
+    lower = windows.lower()
+    return tuple(1.0 if any(rule.fires(lower) for rule in rules) else 0.0 for rules in _RULES)

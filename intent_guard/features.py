@@ -281,10 +281,10 @@ def monotone_constraints(names: tuple[str, ...] | list[str] = FEATURE_NAMES) -> 
 
 def feature_row(inputs: FeatureInputs) -> np.ndarray:
     """One feature row (float32, FEATURE_NAMES order); non-finite values become 0."""
-    row = np.fromiter((f(inputs) for f in _COMPUTE), dtype=np.float64, count=len(_COMPUTE))
+    row = np.array([f(inputs) for f in _COMPUTE], dtype=np.float32)
     if not np.isfinite(row).all():
         row = np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
-    return row.astype(np.float32)
+    return row
 
 
 def describe() -> list[dict[str, object]]:

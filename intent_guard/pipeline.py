@@ -22,19 +22,17 @@ from .features import FEATURE_NAMES, FeatureInputs, feature_row
 from .linking import link_values, skeleton
 from .session import (
     ACCOUNT,
-    KEY,
     LINK,
     AccountView,
     ClusterView,
     Observation,
     SessionStore,
     account_update,
-    key_update,
     link_update,
 )
 from .session.entities import TOPIC_BINS, stable_hash
 from .templates import Template, TemplateIndex, load_templates
-from .templates.similarity import CategoryFolder, SimilarityFeatures, category_rows, search_k
+from .templates.similarity import FULL_SEARCH_LIMIT, CategoryFolder, SimilarityFeatures, category_rows, search_k
 from .text import HEAD_TOKENS, TAIL_TOKENS, PromptParts, prompt_parts, segment_spans
 from .types import Request
 
@@ -117,6 +115,11 @@ class FeaturePipeline:
         self._row_category = category_rows(templates)
         self._fold = CategoryFolder(self._row_category)
         self._k = search_k(index)
+        # A library small enough to search exhaustively is scored as one small matrix product per
+        # request (no top-k sort): exact, and a request's similarities never depend on its batch.
+        self._dense = (
+            np.ascontiguousarray(index.vectors().T, dtype=np.float32) if index.size <= FULL_SEARCH_LIMIT else None
+        )
 
     @classmethod
     def from_manifest(cls, manifest: Manifest, store: SessionStore, encoder: str | None = None) -> FeaturePipeline:
@@ -156,7 +159,9 @@ class FeaturePipeline:
         ]
 
     def _session(self, request: Request, part: PromptParts, sim: SimilarityFeatures, topic: int) -> RequestFeatures:
-        """Update the request's account, key and link values in one store call; read the features."""
+        """Update the request's account and link values in one store call; read the features.
+
+        (No per-key state is kept: no feature reads it, and a missing ``api_key_id`` must not matter.)"""
         template_like = sim.user_max >= self.template_like_similarity
         cues = elicitation_cues(part)
         skeleton_text = skeleton(part.user_text)
@@ -172,7 +177,6 @@ class FeaturePipeline:
         links = link_values(request, part, skeleton_text)
         updates = [
             (f"a:{request.account_id}", ACCOUNT, account_update(obs)),
-            (f"k:{request.api_key_id or request.account_id}", KEY, key_update(obs)),
             *((key, LINK, link_update(obs, request.account_id)) for key in links.values()),
         ]
         states, _, degraded = self.store.apply(updates)
@@ -180,7 +184,7 @@ class FeaturePipeline:
             sim=sim,
             cues=cues,
             account=AccountView(states[0], obs),
-            cluster=ClusterView(dict(zip(links, states[2:], strict=True)), request.timestamp),
+            cluster=ClusterView(dict(zip(links, states[1:], strict=True)), request.timestamp),
         )
         return RequestFeatures(request, feature_row(inputs), sim, degraded)
 
@@ -200,7 +204,9 @@ class FeaturePipeline:
         index = np.full((3, n), -1, dtype=np.int64)
         user_segments: list[list[int]] = [[] for _ in range(n)]
         system_segments: list[list[int]] = [[] for _ in range(n)]
-        live: list[list[int]] = []
+        live: list[list[int]] = []  # windows to embed
+        live_spans: list[list[tuple[int, int]]] = []  # each window's segments
+        row = 0  # row of the next vector in embed_segmented's output
         for i in range(n):
             head_text, head, head_starts = encoded[0][i]
             tail_text, tail, tail_starts = encoded[1][i]
@@ -216,22 +222,23 @@ class FeaturePipeline:
             for view, (text, ids, starts, lo, hi, from_end) in enumerate(windows):
                 if hi <= lo:
                     continue
-                window = ids[lo:hi]
-                index[view, i] = len(live)
-                live.append(window)
-                segments = system_segments[i] if view == 2 else user_segments[i]
-                for a, b in segment_spans(text, starts, lo, hi, from_end=from_end):
-                    segments.append(len(live))
-                    live.append(window[a:b])
+                spans = segment_spans(text, starts, lo, hi, from_end=from_end)
+                index[view, i] = row
+                (system_segments[i] if view == 2 else user_segments[i]).extend(range(row + 1, row + 1 + len(spans)))
+                live.append(ids[lo:hi])
+                live_spans.append(spans)
+                row += 1 + len(spans)
         return EmbeddedViews(
-            vectors=self.embedder.embed_ids(live),
+            vectors=self.embedder.embed_segmented(live, live_spans),
             index=index,
             user_segments=user_segments,
             system_segments=system_segments,
         )
 
     def match(self, views: EmbeddedViews) -> list[SimilarityFeatures]:
-        """Template similarity features from one FAISS search over every embedded view and segment."""
+        """Template similarity features of every embedded view and segment of each request."""
+        if self._dense is not None:
+            return [self._match_dense(views, i) for i in range(views.index.shape[1])]
         if len(views.vectors):
             sims, rows = self.index.search(views.vectors, self._k)
         else:
@@ -243,6 +250,16 @@ class FeaturePipeline:
             system_rows = [r for r in (system, *views.system_segments[i]) if r >= 0]
             out.append(self._fold(user, sims[system_rows] if system_rows else None))
         return out
+
+    def _match_dense(self, views: EmbeddedViews, i: int) -> SimilarityFeatures:
+        head, tail, system = views.index[:, i].tolist()
+        user = [r for r in (head, tail, *views.user_segments[i]) if r >= 0]
+        system_rows = [r for r in (system, *views.system_segments[i]) if r >= 0]
+        dense = np.zeros(self.index.size, dtype=np.float32)
+        if user:
+            np.maximum(dense, (views.vectors[user] @ self._dense).max(axis=0), out=dense)
+        system_max = float((views.vectors[system_rows] @ self._dense).max()) if system_rows else 0.0
+        return self._fold.from_dense(dense, system_max)
 
     def topics(self, views: EmbeddedViews) -> np.ndarray:
         """Nearest topic centroid of each request's head view; -1 for an empty prompt."""

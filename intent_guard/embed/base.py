@@ -27,6 +27,20 @@ class Embedder(Protocol):
         """Embed token-id windows (no special tokens): float32 [n, dim]."""
         ...
 
+    def embed_segmented(self, windows: list[list[int]], spans: list[list[tuple[int, int]]]) -> np.ndarray:
+        """Embed each window, then each of its spans ``window[a:b]``: float32 [sum(1 + len(spans[i])), dim],
+        rows in that order (window 0, its spans, window 1, its spans, ...)."""
+        ...
+
+
+def expand_segments(windows: list[list[int]], spans: list[list[tuple[int, int]]]) -> list[list[int]]:
+    """The windows and their spans as separate windows, in :meth:`Embedder.embed_segmented` order."""
+    out: list[list[int]] = []
+    for ids, window_spans in zip(windows, spans, strict=True):
+        out.append(ids)
+        out.extend(ids[a:b] for a, b in window_spans)
+    return out
+
 
 class TokenWindows:
     """The model's WordPiece tokenizer with padding and truncation off, cutting windows itself."""

@@ -8,7 +8,7 @@ import numpy as np
 import onnxruntime as ort
 
 from ..errors import BackendError, BundleError
-from .base import TokenWindows, normalise_rows
+from .base import TokenWindows, expand_segments, normalise_rows
 
 
 def session_options() -> ort.SessionOptions:
@@ -57,6 +57,9 @@ class OnnxEmbedder:
                 raise BackendError(f"ONNX encoder failed: {exc}") from exc
             out[rows] = vectors
         return normalise_rows(out)
+
+    def embed_segmented(self, windows: list[list[int]], spans: list[list[tuple[int, int]]]) -> np.ndarray:
+        return self.embed_ids(expand_segments(windows, spans))
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embed_ids(self.windows.head(texts))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BundleError
-from .base import TokenWindows
+from .base import TokenWindows, normalise_rows
 
 
 class StaticEmbedder:
@@ -35,19 +35,28 @@ class StaticEmbedder:
 
     def embed_ids(self, windows: list[list[int]]) -> np.ndarray:
         out = np.zeros((len(windows), self.dim), dtype=np.float32)
-        live = [i for i, ids in enumerate(windows) if ids]
-        if not live:
-            return out
-        # One gather and one segmented sum for the whole batch. Each row's sum runs over its own
-        # tokens in order, so a window's vector does not depend on the batch it came in.
-        lengths = np.fromiter((len(windows[i]) for i in live), dtype=np.int64, count=len(live))
-        flat = np.fromiter((t for i in live for t in windows[i]), dtype=np.int64, count=int(lengths.sum()))
-        starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
-        sums = np.add.reduceat(self.table[flat], starts, axis=0)
-        norms = np.sqrt(np.einsum("ij,ij->i", sums, sums))
-        np.divide(sums, norms[:, None], out=sums, where=norms[:, None] > 0)
-        out[live] = sums
+        # One small gather per window: it stays in cache, where one gather for the whole batch
+        # allocates (and page-faults) hundreds of MB. A window's vector never depends on its batch.
+        for row, ids in enumerate(windows):
+            if ids:
+                vector = self.table[ids].sum(axis=0)
+                norm = float(np.sqrt(vector @ vector))
+                if norm > 0:
+                    out[row] = vector / norm
         return out
+
+    def embed_segmented(self, windows: list[list[int]], spans: list[list[tuple[int, int]]]) -> np.ndarray:
+        # One gather per window; its spans are sums over slices of the gathered rows.
+        out = np.zeros((sum(1 + len(s) for s in spans), self.dim), dtype=np.float32)
+        row = 0
+        for ids, window_spans in zip(windows, spans, strict=True):
+            if ids:
+                rows = self.table[ids]
+                out[row] = rows.sum(axis=0)
+                for k, (a, b) in enumerate(window_spans, start=1):
+                    out[row + k] = rows[a:b].sum(axis=0)
+            row += 1 + len(window_spans)
+        return normalise_rows(out)
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embed_ids(self.windows.head(texts))

@@ -44,6 +44,10 @@ class TemplateIndex:
     def save(self, path: Path) -> None:
         faiss.write_index(self.index, str(path))
 
+    def vectors(self) -> np.ndarray:
+        """The stored template vectors [size, dim] (float32)."""
+        return self.index.reconstruct_n(0, self.size)
+
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """Similarities (descending) and template rows, both [n, k]; rows are -1 past the index size."""
         queries = np.ascontiguousarray(vectors, dtype=np.float32)

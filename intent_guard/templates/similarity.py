@@ -54,7 +54,7 @@ def search_k(index: TemplateIndex) -> int:
 
 
 class CategoryFolder:
-    """Folds template hits into per-category features with a few vectorised numpy calls.
+    """Folds template similarities into per-category features with a few vectorised numpy calls.
 
     A template's similarity is its best over the user views (0 where a view did not return it,
     negative similarities count as 0); a category's max is its best template, its top-k mean the
@@ -67,44 +67,46 @@ class CategoryFolder:
         counts = (
             np.bincount(categories, minlength=len(CATEGORIES)) if len(categories) else np.zeros(len(CATEGORIES), int)
         )
-        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-        offsets = np.arange(TOP_K_MEAN)
-        # In the category-grouped order, a category's k best templates sit at starts[c] + 0..k-1.
-        self.top_valid = offsets[None, :] < counts[:, None]
-        self.top_positions = np.where(self.top_valid, starts[:, None] + offsets[None, :], 0)
+        width = max(1, int(counts.max()) if len(counts) else 1)
+        # [category, slot] -> template row (padded): one gather gives every category's similarities.
+        self.pad_index = np.zeros((len(CATEGORIES), width), dtype=np.int64)
+        self.pad_valid = np.zeros((len(CATEGORIES), width), dtype=bool)
+        for c in range(len(CATEGORIES)):
+            rows = np.flatnonzero(categories == c)
+            self.pad_index[c, : len(rows)] = rows
+            self.pad_valid[c, : len(rows)] = True
         self.top_counts = np.maximum(np.minimum(counts, TOP_K_MEAN), 1).astype(np.float32)
 
-    def __call__(
-        self, user_hits: list[tuple[np.ndarray, np.ndarray]], system_sims: np.ndarray | None
-    ) -> SimilarityFeatures:
-        """Features from one request's user-view hits ((sims, rows) per non-empty view, sorted
-        descending as FAISS returns them; rows -1 past the index size) and system-view sims."""
-        if len(user_hits) == 1 and len(user_hits[0][1]) == self.n_templates:
-            # One view searched exhaustively: its hits are already every template, best first.
-            order = user_hits[0][1]
-            values = np.maximum(user_hits[0][0], 0.0)
-        else:
-            dense = np.zeros(self.n_templates, dtype=np.float32)
-            for sims, rows in user_hits:
-                keep = rows >= 0
-                rows = rows[keep]  # a view's rows are distinct, so plain fancy indexing is exact
-                dense[rows] = np.maximum(dense[rows], sims[keep])
-            order = np.argsort(-dense, kind="stable")
-            values = dense[order]
-        # Group by category, keeping the descending order inside each group.
-        grouped = values[np.argsort(self.categories[order], kind="stable")]
-        top = np.where(self.top_valid, grouped[self.top_positions], 0.0)
-        best_sim = float(values[0]) if len(values) else 0.0
-        best_row = int(order[0]) if best_sim > 0.0 else -1
-        system_max = float(system_sims.max()) if system_sims is not None and system_sims.size else 0.0
+    def from_dense(self, dense: np.ndarray, system_max: float) -> SimilarityFeatures:
+        """Features from each template's best user-view similarity (``dense`` [n_templates], >= 0)."""
+        if self.n_templates == 0:
+            zeros = np.zeros(len(CATEGORIES), dtype=np.float32)
+            return SimilarityFeatures(zeros, zeros, 0.0, max(0.0, min(1.0, system_max)), -1, 0.0)
+        values = np.where(self.pad_valid, dense[self.pad_index], 0.0)
+        top = -np.sort(-values, axis=1)[:, :TOP_K_MEAN]
+        best_row = int(np.argmax(dense))
+        best_sim = float(dense[best_row])
         return SimilarityFeatures(
             category_max=np.minimum(top[:, 0], 1.0).astype(np.float32),
             category_topk=np.minimum(top.sum(axis=1) / self.top_counts, 1.0).astype(np.float32),
             user_max=min(1.0, max(0.0, best_sim)),
             system_max=max(0.0, min(1.0, system_max)),
-            best_row=best_row,
+            best_row=best_row if best_sim > 0.0 else -1,
             best_similarity=max(0.0, best_sim),
         )
+
+    def __call__(
+        self, user_hits: list[tuple[np.ndarray, np.ndarray]], system_sims: np.ndarray | None
+    ) -> SimilarityFeatures:
+        """Features from top-k hits ((sims, rows) per non-empty user view; rows -1 past the index
+        size) and the system views' similarities."""
+        dense = np.zeros(self.n_templates, dtype=np.float32)
+        for sims, rows in user_hits:
+            keep = rows >= 0
+            rows = rows[keep]  # a view's rows are distinct, so plain fancy indexing is exact
+            dense[rows] = np.maximum(dense[rows], sims[keep])
+        system_max = float(system_sims.max()) if system_sims is not None and system_sims.size else 0.0
+        return self.from_dense(dense, system_max)
 
 
 def similarity_features(

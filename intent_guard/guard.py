@@ -17,6 +17,7 @@ from .pipeline import FeaturePipeline, RequestFeatures
 from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
 from .scoring.reasons import feature_reference
 from .session import MemoryStore, SessionStore
+from .session.evidence import EVIDENCE, account_score, evidence_key, evidence_update
 from .types import Reason, Request, Verdict
 
 _ACCOUNT_REQUESTS_24H = FEATURE_NAMES.index("requests_24h_by_account")
@@ -127,7 +128,10 @@ class Guard:
                 reasons += (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
             else:
                 decision = self.thresholds.decide(p)
-            if c.degraded:
+            (evidence,), _, degraded = self.store.apply(
+                [(evidence_key(c.request.account_id), EVIDENCE, evidence_update(c.request.timestamp, p))]
+            )
+            if c.degraded or degraded:
                 reasons += (DEGRADED_REASON,)
             verdicts.append(
                 Verdict(
@@ -136,6 +140,7 @@ class Guard:
                     decision=decision,
                     reasons=reasons,
                     model_version=self.model_version,
+                    account_score=account_score(evidence),
                 )
             )
         return verdicts

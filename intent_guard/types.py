@@ -258,10 +258,14 @@ class Verdict:
     decision: Decision
     reasons: tuple[Reason, ...] = ()
     model_version: str = ""
+    #: The account's campaign evidence given all its traffic so far (None where not computed).
+    account_score: float | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.probability <= 1.0:
             raise ValueError(f"Verdict.probability must be in [0, 1], got {self.probability!r}")
+        if self.account_score is not None and not 0.0 <= self.account_score <= 1.0:
+            raise ValueError(f"Verdict.account_score must be in [0, 1], got {self.account_score!r}")
         if self.decision not in DECISIONS:
             raise ValueError(f"Verdict.decision must be one of {DECISIONS}, got {self.decision!r}")
 
@@ -269,6 +273,7 @@ class Verdict:
         return {
             "request_id": self.request_id,
             "probability": round(self.probability, 6),
+            **({} if self.account_score is None else {"account_score": round(self.account_score, 6)}),
             "decision": self.decision,
             "reasons": [r.to_dict() for r in self.reasons],
             "model_version": self.model_version,

@@ -74,13 +74,13 @@ def test_hostile_shapes_are_bounded(guard: Guard) -> None:
 def test_only_bounded_windows_reach_the_tokenizer(guard: Guard, monkeypatch) -> None:
     seen: list[int] = []
     windows = guard.pipeline.windows
-    original = windows.ids
+    original = windows.encode
 
     def counting(texts):  # noqa: ANN001, ANN202
         seen.extend(len(t) for t in texts)
         return original(texts)
 
-    monkeypatch.setattr(windows, "ids", counting)
+    monkeypatch.setattr(windows, "encode", counting)
     guard.score(
         make_request(9, text="word " * 500_000, messages=None)
         | {"messages": [{"role": "system", "content": "s" * 300_000}, {"role": "user", "content": "word " * 500_000}]}

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..templates.similarity import CATEGORIES
+from .evidence import EVIDENCE
 from .state import DAY, HOUR, MINUTE, WEEK, EntityUpdate, Schema, distinct_within, entropy
 
 HOUR_BINS = 8  # 3-hour bins of the UTC hour of day
@@ -56,7 +57,7 @@ KEY = Schema(
     (("req_1m", MINUTE), ("req_1h", HOUR), ("tmpl_1h", HOUR), ("gap_n", HOUR), ("gap_sum", HOUR), ("gap_sq", HOUR)),
 )
 LINK = Schema("link", (("req_1m", MINUTE), ("req_1h", HOUR), ("req_24h", DAY), ("tmpl_24h", DAY)), stamps=STAMPS)
-SCHEMAS: dict[str, Schema] = {s.name: s for s in (ACCOUNT, KEY, LINK)}
+SCHEMAS: dict[str, Schema] = {s.name: s for s in (ACCOUNT, KEY, LINK, EVIDENCE)}
 
 _A = {name: ACCOUNT.slot(name) for name, _ in ACCOUNT.slots}
 _K = {name: KEY.slot(name) for name, _ in KEY.slots}

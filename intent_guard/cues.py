@@ -61,18 +61,37 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
                 (
                     "step by step",
                     "step-by-step",
+                    "each step",
+                    "every step",
+                    "walk me through",
+                    "walk through",
+                    "spell out",
                     "chain of thought",
                     "chain-of-thought",
+                    "chain_of_thought",
                     "scratchpad",
                     "scratch pad",
                     "<think",
                     "intermediate step",
                     "paso a paso",
+                    "razonamiento",
+                    "passo a passo",
+                    "ragionamento",
+                    "raciocínio",
                     "schritt für schritt",
+                    "lösungsweg",
                     "étape par étape",
+                    "raisonnement",
+                    "шаг за шагом",
+                    "рассужден",
+                    "adım adım",
                     "逐步",
                     "一步一步",
+                    "推理过程",
+                    "思考过程",
+                    "解题步骤",
                     "ステップ",
+                    "段階的",
                 ),
             )
         ),
@@ -91,7 +110,6 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
         _rule((("think",), ("out loud", "aloud")), r"think(?:ing)? (?:out loud|aloud)"),
         _rule((("reason",), ("through", " out ")), r"reason(?:ing)? (?:through|out) (?:it|this|each)"),
         _rule((("explain",),), r"explain (?:each|every|your) (?:step|reasoning)"),
-        _rule((("every step", "every intermediate step"),)),
         _rule((("before",), ("answer",)), r"before (?:giving|stating|writing) (?:the|your) (?:final )?answer"),
     ),
     # asks to reconstruct or reveal hidden reasoning
@@ -117,6 +135,13 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
                     "hidden chain",
                     "reasoning trace",
                     "thought trace",
+                    "thinking you did",
+                    "reasoning you did",
+                    "how you arrived",
+                    "how you got there",
+                    "your thought process",
+                    "思维链",
+                    "推理链",
                 ),
             )
         ),
@@ -127,7 +152,28 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
             (("rate", "score", "grade", "judge", "evaluate", "assess"), ("5", "10", "100")),
             r"\b(?:rate|score|grade|judge|evaluate|assess)\b.{0,60}?\b[01]\s*(?:-|to|–)\s*(?:5|10|100)\b",
         ),
-        _rule((("out of 5", "out of 10", "out of 100", "rubric", "preferred response", "preferred answer"),)),
+        _rule(
+            (
+                (
+                    "out of 5",
+                    "out of 10",
+                    "out of 100",
+                    "rubric",
+                    "preferred response",
+                    "preferred answer",
+                    "reward model",
+                    "评分",
+                    "打分",
+                    "оцени",
+                    "оценк",
+                    "bewerte",
+                    "note sur",
+                    "califica",
+                    "puntúa",
+                    "puntua",
+                ),
+            )
+        ),
         _rule((("which",), ("better",)), r"which (?:response|answer|completion) is better"),
         _rule((("reward",),), r"\breward\b"),
         _rule(
@@ -147,7 +193,23 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
             r"\b(?:reasoning|rationale|explanation|steps|justification)\b.{0,120}?\bjson\b",
             re.DOTALL,
         ),
-        _rule((("jsonl", '"reasoning"', '"rationale"', '"steps"', '"explanation"'),)),
+        _rule(
+            (
+                (
+                    "jsonl",
+                    '"reasoning"',
+                    '"rationale"',
+                    '"steps"',
+                    '"explanation"',
+                    '"chain_of_thought"',
+                    '"thoughts"',
+                    '"thought_process"',
+                    '"reasoning_steps"',
+                    '"justification"',
+                    "machine-readable",
+                ),
+            )
+        ),
         _rule((("key",), ("reasoning", "steps")), r"\bkeys?\b.{0,40}?\"?(?:reasoning|steps)"),
     ),
     # asks for the hidden instructions
@@ -162,6 +224,41 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
             r"(?:above|before)",
         ),
         _rule((("verbatim",),)),
+    ),
+    # asks to rewrite an answer to fit a political line (censorship-compliant variants: a reported use)
+    "policy_rewrite": (
+        _rule(
+            (
+                ("rewrite", "rephrase", "transform", "revise", "reformulate", "adapt your answer", "改写", "перепиш"),
+                (
+                    "official",
+                    "government",
+                    "regulator",
+                    "authorities",
+                    "censor",
+                    "narrative",
+                    "propaganda",
+                    "politically sensitive",
+                    "官方",
+                    "政府",
+                    "регулятор",
+                    "государств",
+                ),
+            )
+        ),
+        _rule(
+            (
+                (
+                    "politically sensitive",
+                    "official narrative",
+                    "official position",
+                    "official line",
+                    "content regulator",
+                    "censorship",
+                    "state media",
+                ),
+            )
+        ),
     ),
     # asks for many variants, examples or a dataset
     "synthetic": (

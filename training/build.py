@@ -217,7 +217,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
         print("stranger mode skipped: no labelled log with accounts.json beside it (--stranger-log)")
     if located is not None:
         t = time.perf_counter()
-        stranger = stranger_and_shift(options.out, *located, train, seed=options.seed)
+        stranger = stranger_and_shift(options.out, *located, train, rounds=options.rounds, seed=options.seed)
         timings["stranger_s"] = time.perf_counter() - t
         from .stranger import summary_line
 

@@ -64,18 +64,20 @@ def stranger_log_accounts(log: Path | None) -> tuple[Path, Path] | None:
     return log, accounts
 
 
-def stranger_and_shift(bundle: Path, log: Path, accounts: Path, train_rows: Replayed, *, seed: int) -> dict[str, Any]:
-    """Stranger-mode figures of the finished bundle on ``log`` and the shift audit against training rows."""
-    from intent_guard.bundle import load_manifest
-
-    from .shift import adversarial_validation, replay_features
+def stranger_and_shift(
+    bundle: Path, log: Path, accounts: Path, train_rows: Replayed, *, rounds: int, seed: int
+) -> dict[str, Any]:
+    """Stranger-mode figures of the finished bundle on ``log``, the content channel's per-style
+    figures there, and the shift audit against the training rows."""
+    from .shift import adversarial_validation
     from .stranger import stranger_evaluation
 
     figures = stranger_evaluation(bundle, log, accounts)
-    stranger_rows, stranger_accounts = replay_features(
-        load_manifest(bundle), log, max_rows=30_000, seed=seed, label="replay stranger log for the shift audit"
-    )
+    stranger = replay_stranger(bundle, log, accounts)
+    content = content_channel(train_rows, stranger, rounds=rounds, seed=seed)
     rng = np.random.default_rng(seed)
+    keep = rng.choice(len(stranger), size=min(30_000, len(stranger)), replace=False)
+    stranger_rows, stranger_accounts = stranger.X[keep], stranger.account[keep]
     take = rng.choice(len(train_rows), size=min(30_000, len(train_rows)), replace=False)
     shift = adversarial_validation(
         train_rows.X[take],
@@ -86,4 +88,74 @@ def stranger_and_shift(bundle: Path, log: Path, accounts: Path, train_rows: Repl
         top=15,
         seed=seed,
     )
-    return {"log": str(log), "figures": figures, "shift": shift}
+    return {"log": str(log), "figures": figures, "content_channel": content, "shift": shift}
+
+
+CAMPAIGN_STYLES = (
+    "reasoning_harvest",
+    "agentic_harvest",
+    "coding_volume",
+    "slow_low",
+    "capability_sweep",
+    "mixed_reseller",
+)
+
+
+def content_channel(train: Replayed, stranger: Replayed, *, rounds: int, seed: int) -> dict[str, dict[str, float]]:
+    """Request ROC-AUC of the content channel alone on the stranger log, per campaign style (each
+    style's campaign requests against all benign requests) and their mean ("macro").
+
+    Two scores: ``similarity`` (the best template similarity of any window or segment, no
+    training) and ``content model`` (a monotone LightGBM on the content features alone, trained on
+    the synthetic rows). ``stranger.population`` holds each request's population.
+    """
+    from intent_guard.features import FEATURE_GROUPS
+
+    columns = [FEATURE_NAMES.index(f) for f in FEATURE_GROUPS["content"]]
+    names = [FEATURE_NAMES[c] for c in columns]
+    sim_columns = [FEATURE_NAMES.index(f) for f in names if f.startswith("sim_max_") and f != "sim_max_system"]
+    booster = train_lightgbm(
+        train.X[:, columns], train.y, names, rounds=rounds, seed=seed, monotone=monotone_constraints(names)
+    )
+    scores = {
+        "similarity": stranger.X[:, sim_columns].max(axis=1),
+        "content model": booster.predict(stranger.X[:, columns]),
+    }
+    benign = stranger.y == 0
+    out: dict[str, dict[str, float]] = {}
+    for name, s in scores.items():
+        per_style: dict[str, float] = {}
+        for style in CAMPAIGN_STYLES:
+            campaign = (stranger.y == 1) & (stranger.population == style)
+            if campaign.any():
+                mask = benign | campaign
+                per_style[style] = roc_auc(stranger.y[mask], s[mask])
+        per_style["macro"] = float(np.mean(list(per_style.values()))) if per_style else float("nan")
+        per_style["pooled"] = roc_auc(stranger.y, s)
+        out[name] = per_style
+    return out
+
+
+def replay_stranger(bundle: Path, log: Path, accounts: Path) -> Replayed:
+    """The whole labelled stranger log replayed in time order through the bundle's pipeline, with
+    each request's population from ``accounts``."""
+    from intent_guard.bundle import load_manifest
+    from intent_guard.pipeline import FeaturePipeline
+    from intent_guard.session import MemoryStore
+
+    from .records import LogSource
+    from .replay import replay
+    from .stranger import load_accounts
+
+    populations = {a: str(v.get("population", "")) for a, v in load_accounts(accounts).items()}
+    records = sorted(LogSource([log]), key=lambda r: _time_of(r))
+    for record in records:
+        record["population"] = populations.get(record["account_id"], "")
+    pipeline = FeaturePipeline.from_manifest(load_manifest(bundle), MemoryStore())
+    return replay(pipeline, records, total=len(records), label="replay stranger log")
+
+
+def _time_of(record: dict[str, Any]) -> float:
+    from intent_guard.types import Request
+
+    return Request.from_dict(record).timestamp

@@ -342,6 +342,21 @@ def _generalisation_sections(
                 ],
             ),
         ]
+    if stranger and stranger.get("content_channel"):
+        styles = [k for k in next(iter(stranger["content_channel"].values())) if k not in ("macro", "pooled")]
+        out += [
+            "## Content channel alone, on the stranger log",
+            "Request ROC-AUC of each campaign style's requests against all benign requests, then their mean "
+            "(macro) and the pooled figure. `similarity`: best template similarity of any window or sentence; "
+            "`content model`: a monotone LightGBM on the content features only, trained on the synthetic rows.",
+            _table(
+                ["score", *styles, "macro", "pooled"],
+                [
+                    [name, *(_fmt(v[s]) for s in styles), _fmt(v["macro"]), _fmt(v["pooled"])]
+                    for name, v in stranger["content_channel"].items()
+                ],
+            ),
+        ]
     if stranger and stranger.get("shift"):
         out += [
             "## Shift audit: training rows vs the stranger log",

@@ -5,6 +5,7 @@
     IntentGuardError
      +-- ConfigError              a setting has the wrong type or value
      +-- InvalidRequestError      a request does not follow the request-log spec (also ValueError)
+     +-- CorruptLogError          a gzip log is truncated or damaged (logs.py; also ValueError)
      +-- BundleError              a model bundle is missing, corrupt, tampered or incompatible
      |    +-- FeatureContractError  the bundle's feature names differ from this library's
      +-- MissingDependencyError   an optional extra is not installed (also ImportError)

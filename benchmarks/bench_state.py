@@ -3,11 +3,12 @@
     python benchmarks/bench_state.py [--accounts 1000000] [--redis-url redis://127.0.0.1:6379/0]
 
 Reports, in one run:
-  * p50 / p99 of one request's session update (account + key + 3 link values, in one store call)
-    for the memory store and, when a Redis server is reachable (or ``redis-server`` is on the PATH
-    and can be started), the Redis store over loopback;
-  * resident memory with ``--accounts`` tracked accounts (each with one API key), and bytes per
-    account (RSS growth / accounts);
+  * p50 / p99 of one request's session writes as Guard makes them: the account and 3 link values in
+    one store call, then the account's evidence in a second one (after scoring), for the memory
+    store and, when a Redis server is reachable (or ``redis-server`` is on the PATH and can be
+    started), the Redis store over loopback;
+  * resident memory with ``--accounts`` tracked accounts (their evidence lives in the account
+    state), and bytes per account (RSS growth / accounts);
   * a flood of 5x ``--cap`` unique account ids into a store capped at ``--cap`` entities: RSS at
     the cap and after the flood (it must not grow past the cap).
 """
@@ -27,8 +28,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from intent_guard.session import ACCOUNT, KEY, LINK, MemoryStore, Observation  # noqa: E402
-from intent_guard.session.entities import account_update, key_update, link_update  # noqa: E402
+from intent_guard.session import ACCOUNT, LINK, MemoryStore, Observation  # noqa: E402
+from intent_guard.session.entities import account_key, account_update, evidence_update, link_update  # noqa: E402
 
 
 def rss_bytes() -> int:
@@ -37,10 +38,9 @@ def rss_bytes() -> int:
 
 
 def request_updates(i: int, t: float, account: str) -> list:
-    obs = Observation(t, i % 3 == 0, 0.6, i % 9 if i % 3 == 0 else -1, i % 16, i % 5 == 0, False, False, i % 97)
+    obs = Observation(t, i % 3 == 0, 0.6, i % 9 if i % 3 == 0 else -1, i % 16, i % 5 == 0, i % 97)
     return [
-        (f"a:{account}", ACCOUNT, account_update(obs, 0)),
-        (f"k:{account}", KEY, key_update(obs)),
+        (f"a:{account}", ACCOUNT, account_update(obs)),
         (f"pay:{hash(account) % 1000}", LINK, link_update(obs, account)),
         (f"ip:10.{i % 200}.0.0/24", LINK, link_update(obs, account)),
         ("skel:abc", LINK, link_update(obs, account)),
@@ -51,9 +51,11 @@ def time_updates(store, n: int = 5000) -> tuple[float, float]:
     samples = []
     for i in range(n):
         t = 1_769_904_000.0 + i * 0.2
-        updates = request_updates(i, t, f"acct-{i % 500}")
+        account = f"acct-{i % 500}"
+        updates = request_updates(i, t, account)
         start = time.perf_counter()
-        store.apply(updates, [("model:m", t)])
+        store.apply(updates)
+        store.apply([(account_key(account), ACCOUNT, evidence_update(t, (i % 10) / 10))])
         samples.append(time.perf_counter() - start)
     ms = np.array(samples[200:]) * 1e3
     return float(np.percentile(ms, 50)), float(np.percentile(ms, 99))
@@ -62,9 +64,10 @@ def time_updates(store, n: int = 5000) -> tuple[float, float]:
 def fill(store: MemoryStore, accounts: int, offset: int = 0) -> None:
     for i in range(accounts):
         t = 1_769_904_000.0 + i * 0.001
-        obs = Observation(t, False, 0.3, -1, i % 16, False, False, False, i % 97)
+        obs = Observation(t, False, 0.3, -1, i % 16, False, i % 97)
         account = f"acct-{offset + i:08d}"
-        store.apply([(f"a:{account}", ACCOUNT, account_update(obs)), (f"k:{account}", KEY, key_update(obs))])
+        store.apply([(f"a:{account}", ACCOUNT, account_update(obs))])
+        store.apply([(account_key(account), ACCOUNT, evidence_update(t, 0.01))])
 
 
 def start_redis() -> tuple[str, subprocess.Popen | None]:
@@ -90,7 +93,7 @@ def main() -> int:
     parser.add_argument("--redis-url", default="")
     args = parser.parse_args()
 
-    print("| session update (account + key + 3 link values, one call) | p50 ms | p99 ms |")
+    print("| session writes of one request (account + 3 link values; then evidence) | p50 ms | p99 ms |")
     print("|---|---|---|")
     p50, p99 = time_updates(MemoryStore())
     print(f"| memory store | {p50:.4f} | {p99:.4f} |")
@@ -101,7 +104,7 @@ def main() -> int:
 
             store = RedisStore(url, socket_timeout=1.0)
             p50, p99 = time_updates(store, 3000)
-            print(f"| Redis store (loopback, one EVALSHA) | {p50:.4f} | {p99:.4f} |")
+            print(f"| Redis store (loopback, two EVALSHA) | {p50:.4f} | {p99:.4f} |")
         finally:
             if process is not None:
                 process.kill()
@@ -115,7 +118,7 @@ def main() -> int:
     gc.collect()
     after = rss_bytes()
     per_account = (after - before) / args.accounts
-    print(f"\ntracked accounts: {args.accounts:,} (each with one API key: {len(store):,} entities)")
+    print(f"\ntracked accounts: {args.accounts:,} ({len(store):,} entities)")
     print(f"RSS: {after / 2**30:.3f} GiB; growth per account: {per_account:,.0f} bytes")
     del store
     gc.collect()

@@ -16,8 +16,8 @@ from .features import FEATURE_NAMES
 from .pipeline import FeaturePipeline, RequestFeatures
 from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
 from .scoring.reasons import feature_reference
-from .session import MemoryStore, SessionStore
-from .session.evidence import EVIDENCE, account_score, evidence_key, evidence_update
+from .session import ACCOUNT, MemoryStore, SessionStore
+from .session.entities import account_key, account_score, evidence_update
 from .types import Reason, Request, Verdict
 
 _ACCOUNT_REQUESTS_24H = FEATURE_NAMES.index("requests_24h_by_account")
@@ -129,7 +129,7 @@ class Guard:
             else:
                 decision = self.thresholds.decide(p)
             (evidence,), _, degraded = self.store.apply(
-                [(evidence_key(c.request.account_id), EVIDENCE, evidence_update(c.request.timestamp, p))]
+                [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
             )
             if c.degraded or degraded:
                 reasons += (DEGRADED_REASON,)

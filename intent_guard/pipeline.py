@@ -30,7 +30,7 @@ from .session import (
     account_update,
     link_update,
 )
-from .session.entities import TOPIC_BINS, stable_hash
+from .session.entities import TOPIC_BINS, account_key, stable_hash
 from .templates import Template, TemplateIndex, load_templates
 from .templates.similarity import FULL_SEARCH_LIMIT, CategoryFolder, SimilarityFeatures, category_rows, search_k
 from .text import HEAD_TOKENS, TAIL_TOKENS, PromptParts, prompt_parts, segment_spans
@@ -176,7 +176,7 @@ class FeaturePipeline:
         )
         links = link_values(request, part, skeleton_text)
         updates = [
-            (f"a:{request.account_id}", ACCOUNT, account_update(obs)),
+            (account_key(request.account_id), ACCOUNT, account_update(obs)),
             *((key, LINK, link_update(obs, request.account_id)) for key in links.values()),
         ]
         states, _, degraded = self.store.apply(updates)

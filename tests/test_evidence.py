@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from intent_guard import Verdict
-from intent_guard.session import MemoryStore, update_state
-from intent_guard.session.evidence import EDGES, EVIDENCE, TOP_K, account_score, evidence_key, evidence_update
+from intent_guard.session import ACCOUNT, MemoryStore, update_state
+from intent_guard.session.entities import account_key, account_score, evidence_update
+from intent_guard.session.evidence import EDGES, TOP_K
 
 from .conftest import make_request
 
@@ -19,7 +20,7 @@ T0 = 1_769_904_000.0
 def score_of(probabilities: list[float], spacing: float = 1.0) -> float:
     state = None
     for i, p in enumerate(probabilities):
-        state = update_state(EVIDENCE, state, evidence_update(T0 + i * spacing, p))
+        state = update_state(ACCOUNT, state, evidence_update(T0 + i * spacing, p))
     assert state is not None
     return account_score(state)
 
@@ -52,12 +53,24 @@ def test_score_is_bounded_and_close_to_the_exact_top_k_mean(probabilities: list[
     assert abs(score - exact_top_k(probabilities)) <= widest + 1e-9
 
 
+def test_evidence_is_not_counted_as_another_request() -> None:
+    from intent_guard.session import Observation, account_update
+    from intent_guard.session.state import N_TOTAL
+
+    obs = Observation(T0, True, 0.8, 0, 1, True, 7)
+    state = update_state(ACCOUNT, None, account_update(obs))
+    after = update_state(ACCOUNT, state, evidence_update(T0, 0.7))
+    assert after[N_TOTAL] == state[N_TOTAL] == 1
+    changed = np.flatnonzero(after != state)
+    assert len(changed) == 2  # one bin's count and sum, nothing else
+
+
 def test_evidence_fades_over_weeks() -> None:
     store = MemoryStore(ttl_seconds=10 * 86400.0)
-    key = evidence_key("a")
+    key = account_key("a")
     for i in range(5):
-        store.apply([(key, EVIDENCE, evidence_update(T0 + i, 0.9))])
-    (later,), _, _ = store.apply([(key, EVIDENCE, evidence_update(T0 + 14 * 86400.0, 0.0))])
+        store.apply([(key, ACCOUNT, evidence_update(T0 + i, 0.9))])
+    (later,), _, _ = store.apply([(key, ACCOUNT, evidence_update(T0 + 14 * 86400.0, 0.0))])
     assert account_score(later) < 0.9 * np.exp(-1.5)  # two weeks of a one-week decay
 
 

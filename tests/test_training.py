@@ -23,8 +23,30 @@ def small_log(tmp_path_factory) -> Path:
     from training.synth import SynthConfig, generate, write_log
 
     path = tmp_path_factory.mktemp("synth") / "log.jsonl"
-    write_log(generate(SynthConfig(days=2.0, scale=0.2, seed=3)), path)
+    write_log(generate(SynthConfig(days=2.0, scale=0.15, seed=3, worlds=2)), path)
     return path
+
+
+def small_stranger_log(folder: Path, accounts: int = 80) -> Path:
+    """A few whole accounts of each population of the shared validation log, with their accounts.json."""
+    import gzip
+    import json
+
+    source = Path(__file__).resolve().parents[2] / "shared" / "validation"
+    if not (source / "traffic.jsonl.gz").is_file():
+        pytest.skip(f"the shared validation log is absent ({source}); stranger mode needs a log written by others")
+    table = json.loads((source / "accounts.json").read_text(encoding="utf-8"))
+    by_population: dict[str, list[str]] = defaultdict(list)
+    for account, info in sorted(table.items()):
+        by_population[info["population"]].append(account)
+    keep = {a for ids in by_population.values() for a in ids[: max(2, accounts // len(by_population))]}
+    folder.mkdir(parents=True, exist_ok=True)
+    with gzip.open(source / "traffic.jsonl.gz", "rt", encoding="utf-8") as src, (folder / "log.jsonl").open("w") as out:
+        for line in src:
+            if json.loads(line)["account_id"] in keep:
+                out.write(line)
+    (folder / "accounts.json").write_text(json.dumps({a: table[a] for a in keep}), encoding="utf-8")
+    return folder / "log.jsonl"
 
 
 def test_generator_sets_the_same_fields_for_campaigns_and_benign(small_log: Path) -> None:
@@ -114,9 +136,19 @@ def test_whole_loop_synth_train_evaluate_export_load_score(small_log: Path, tmp_
             corpus=Path(__file__).resolve().parents[2] / "shared" / "data" / "prompts",
             encoders=("static",),
             rounds=60,
+            stranger_log=small_stranger_log(tmp_path / "stranger"),
         )
     )
     assert report["evaluation"]["roc_auc"] > 0.8
+    # generalisation: each world held out in turn, the stranger log scored whole, the shift audited
+    assert len(report["leave_one_world_out"]) == 2
+    stranger = report["stranger"]
+    assert stranger["figures"]["missing"] == 0 and 0.0 <= stranger["figures"]["account"]["roc_auc"] <= 1.0
+    assert set(stranger["content_channel"]) == {"similarity", "content model"}
+    assert 0.5 <= stranger["shift"]["auc"] <= 1.0
+    markdown = (out / "report" / "report.md").read_text(encoding="utf-8")
+    for heading in ("Stranger mode", "Leave one world out", "Content channel alone", "Shift audit"):
+        assert heading in markdown, heading
     for name in (
         "report.html",
         "report.md",

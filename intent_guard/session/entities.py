@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..templates.similarity import CATEGORIES
-from .evidence import EVIDENCE
+from .evidence import EVIDENCE_SLOTS, bin_of, top_k_mean
 from .state import DAY, HOUR, MINUTE, WEEK, EntityUpdate, Schema, distinct_within, entropy
 
 HOUR_BINS = 8  # 3-hour bins of the UTC hour of day
@@ -50,6 +50,7 @@ ACCOUNT = Schema(
         *((f"cat{i}", DAY) for i in range(len(CATEGORIES))),
         *((f"topic{i}", DAY) for i in range(TOPIC_BINS)),
         *((f"skel{i}", DAY) for i in range(SKETCH)),
+        *EVIDENCE_SLOTS,
     ),
 )
 KEY = Schema(
@@ -57,7 +58,7 @@ KEY = Schema(
     (("req_1m", MINUTE), ("req_1h", HOUR), ("tmpl_1h", HOUR), ("gap_n", HOUR), ("gap_sum", HOUR), ("gap_sq", HOUR)),
 )
 LINK = Schema("link", (("req_1m", MINUTE), ("req_1h", HOUR), ("req_24h", DAY), ("tmpl_24h", DAY)), stamps=STAMPS)
-SCHEMAS: dict[str, Schema] = {s.name: s for s in (ACCOUNT, KEY, LINK, EVIDENCE)}
+SCHEMAS: dict[str, Schema] = {s.name: s for s in (ACCOUNT, KEY, LINK)}
 
 _A = {name: ACCOUNT.slot(name) for name, _ in ACCOUNT.slots}
 _K = {name: KEY.slot(name) for name, _ in KEY.slots}
@@ -66,6 +67,8 @@ _HOURS = ACCOUNT.block("hour")
 _CATS = ACCOUNT.block("cat")
 _TOPICS = ACCOUNT.block("topic")
 _SKEL = ACCOUNT.block("skel")
+_EV_N = ACCOUNT.block("ev_n")
+_EV_P = ACCOUNT.block("ev_p")
 
 
 def stable_hash(text: str) -> int:
@@ -107,6 +110,23 @@ def account_update(obs: Observation) -> EntityUpdate:
     if obs.skeleton >= 0:
         inc.append((_SKEL.start + obs.skeleton % SKETCH, 1.0))
     return EntityUpdate(obs.timestamp, tuple(inc))
+
+
+def account_key(account_id: str) -> str:
+    """The store key of an account's state."""
+    return f"a:{account_id}"
+
+
+def evidence_update(timestamp: float, probability: float) -> EntityUpdate:
+    """The account's second write for a request, after scoring: its probability joins the account's
+    evidence (not counted as another request)."""
+    b = bin_of(probability)
+    return EntityUpdate(timestamp, ((_EV_N.start + b, 1.0), (_EV_P.start + b, probability)), tally=False)
+
+
+def account_score(state: np.ndarray) -> float:
+    """The account's evidence: the decayed mean of its top-3 request probabilities (evidence.py)."""
+    return top_k_mean(state[_EV_N].tolist(), state[_EV_P].tolist())
 
 
 def key_update(obs: Observation) -> EntityUpdate:

@@ -57,6 +57,7 @@ for k = n_marks + 1, #KEYS do
   if v[3] > 0 and t - v[1] > ttl then
     for i = 1, size do v[i] = 0.0 end
   end
+  local tally = ARGV[a + 2] == '1'
   local first = v[3] == 0
   local dt = 0.0
   if first then
@@ -71,13 +72,13 @@ for k = n_marks + 1, #KEYS do
     end
   end
   local n_inc = tonumber(ARGV[a + 1])
-  a = a + 2
+  a = a + 3
   for _ = 1, n_inc do
     local index = tonumber(ARGV[a]) + 1
     v[index] = v[index] + tonumber(ARGV[a + 1])
     a = a + 2
   end
-  if s.gap >= 0 and not first then
+  if s.gap >= 0 and not first and tally then
     local x = math.log(1.0 + dt)
     v[s.gap + 1] = v[s.gap + 1] + 1.0
     v[s.gap + 2] = v[s.gap + 2] + x
@@ -97,7 +98,7 @@ for k = n_marks + 1, #KEYS do
   end
   a = a + 4
   if t > v[1] then v[1] = t end
-  v[3] = v[3] + 1
+  if tally then v[3] = v[3] + 1 end
   local packed = struct.pack(fmt, unpack(v))
   redis.call('SET', KEYS[k], packed, 'EX', expire)
   out[#out + 1] = packed
@@ -120,7 +121,7 @@ def _lua_schemas() -> tuple[str, dict[str, int]]:
 
 
 def _encode(update: EntityUpdate, schema_id: int) -> list[str]:
-    args = [str(schema_id), str(len(update.increments))]
+    args = [str(schema_id), str(len(update.increments)), "1" if update.tally else "0"]
     for index, amount in update.increments:
         args += [str(index), repr(float(amount))]
     mark, index, window = update.recent_mark if update.recent_mark is not None else (-1, 0, 0.0)

@@ -94,6 +94,9 @@ class EntityUpdate:
     #: (mark position in the same store call, state index, window seconds): add 1 at the index
     #: when the mark (e.g. a model's first appearance) is less than ``window`` old.
     recent_mark: tuple[int, int, float] | None = None
+    #: False for a second write about the same request (e.g. its probability, after scoring): the
+    #: increments are added, but it is not counted as another request (no count, no gap).
+    tally: bool = True
 
 
 def new_state(schema: Schema) -> np.ndarray:
@@ -125,7 +128,7 @@ def update_state(
         if t - marks[position] < window:
             out[index] += 1.0
     gap = schema.gap_slot
-    if gap is not None and not first:
+    if gap is not None and not first and update.tally:
         x = math.log1p(dt)
         out[gap] += 1.0
         out[gap + 1] += x
@@ -134,7 +137,8 @@ def update_state(
         index = schema.stamp_start + update.stamp
         out[index] = max(out[index], t)
     out[LAST_T] = max(out[LAST_T], t)
-    out[N_TOTAL] += 1
+    if update.tally:
+        out[N_TOTAL] += 1
     return out
 
 

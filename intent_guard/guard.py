@@ -7,13 +7,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from .bundle import Manifest, default_bundle_path, load_manifest
 from .config import GuardConfig
 from .errors import BundleError
 from .features import FEATURE_NAMES
-from .pipeline import FeaturePipeline, RequestFeatures
+from .pipeline import FeaturePipeline, PreparedRequest, RequestFeatures
 from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
 from .scoring.reasons import feature_reference
 from .session import ACCOUNT, MemoryStore, SessionStore
@@ -92,7 +90,7 @@ class Guard:
 
         Raises InvalidRequestError (a ValueError) naming the bad field; state is then untouched.
         """
-        return self._verdicts(self.pipeline.run([request]))[0]
+        return self._verdicts([request])[0]
 
     def score_many(self, requests: Iterable[Request | Mapping[str, Any]]) -> list[Verdict]:
         """Score requests in the order given (a replayed log must be sorted by time first)."""
@@ -101,10 +99,10 @@ class Guard:
         for request in requests:
             batch.append(request)
             if len(batch) >= self.config.batch_size:
-                verdicts.extend(self._verdicts(self.pipeline.run(batch)))
+                verdicts.extend(self._verdicts(batch))
                 batch = []
         if batch:
-            verdicts.extend(self._verdicts(self.pipeline.run(batch)))
+            verdicts.extend(self._verdicts(batch))
         return verdicts
 
     def _needs_history(self, probability: float, computed: RequestFeatures) -> bool:
@@ -114,33 +112,33 @@ class Guard:
             and computed.row[_ACCOUNT_REQUESTS_24H] < self.config.block_min_requests - 0.5
         )
 
-    def _verdicts(self, computed: Sequence[RequestFeatures]) -> list[Verdict]:
-        if not computed:
-            return []
-        probabilities = self.scorer.predict_proba(np.stack([c.row for c in computed]))
-        verdicts = []
-        for c, p in zip(computed, probabilities.tolist(), strict=True):
-            reasons = build_reasons(
-                c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
-            )
-            if self._needs_history(p, c):
-                decision = "review"
-                reasons += (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
-            else:
-                decision = self.thresholds.decide(p)
-            (evidence,), _, degraded = self.store.apply(
-                [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
-            )
-            if c.degraded or degraded:
-                reasons += (DEGRADED_REASON,)
-            verdicts.append(
-                Verdict(
-                    request_id=c.request.request_id,
-                    probability=p,
-                    decision=decision,
-                    reasons=reasons,
-                    model_version=self.model_version,
-                    account_score=account_score(evidence),
-                )
-            )
-        return verdicts
+    def _verdicts(self, requests: Sequence[Request | Mapping[str, Any]]) -> list[Verdict]:
+        """Embed and match the batch at once, then for each request in order: its session writes,
+        its probability and its account evidence. A verdict therefore never depends on how the
+        requests were batched."""
+        return [self._verdict(prepared) for prepared in self.pipeline.prepare(requests)]
+
+    def _verdict(self, prepared: PreparedRequest) -> Verdict:
+        c = self.pipeline.session(prepared)
+        p = float(self.scorer.predict_proba(c.row[None, :])[0])
+        reasons = build_reasons(
+            c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
+        )
+        if self._needs_history(p, c):
+            decision = "review"
+            reasons += (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
+        else:
+            decision = self.thresholds.decide(p)
+        (state,), _, degraded = self.store.apply(
+            [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
+        )
+        if c.degraded or degraded:
+            reasons += (DEGRADED_REASON,)
+        return Verdict(
+            request_id=c.request.request_id,
+            probability=p,
+            decision=decision,
+            reasons=reasons,
+            model_version=self.model_version,
+            account_score=account_score(state),
+        )

@@ -53,6 +53,16 @@ class EmbeddedViews:
 
 
 @dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A validated request with everything computed about it that does not depend on state."""
+
+    request: Request
+    parts: PromptParts
+    similarity: SimilarityFeatures
+    topic: int
+
+
+@dataclass(frozen=True, slots=True)
 class RequestFeatures:
     """One request's feature row (FEATURE_NAMES order) and the similarity evidence behind it."""
 
@@ -146,6 +156,12 @@ class FeaturePipeline:
 
     def run(self, requests: Sequence[Request | Mapping[str, Any]]) -> list[RequestFeatures]:
         """Feature rows for a batch, in order. All requests are validated before any state changes."""
+        return [self.session(prepared) for prepared in self.prepare(requests)]
+
+    def prepare(self, requests: Sequence[Request | Mapping[str, Any]]) -> list[PreparedRequest]:
+        """The stateless part for a batch (validation, views, embeddings, template matches, topics).
+
+        Every request is validated before anything is returned, so a bad one changes no state."""
         parsed = [coerce_request(r) for r in requests]
         if not parsed:
             return []
@@ -154,9 +170,13 @@ class FeaturePipeline:
         sims = self.match(views)
         topics = self.topics(views)
         return [
-            self._session(request, part, sim, int(topic))
+            PreparedRequest(request, part, sim, int(topic))
             for request, part, sim, topic in zip(parsed, parts, sims, topics.tolist(), strict=True)
         ]
+
+    def session(self, prepared: PreparedRequest) -> RequestFeatures:
+        """The stateful part for one request (in time order): its session writes and feature row."""
+        return self._session(prepared.request, prepared.parts, prepared.similarity, prepared.topic)
 
     def _session(self, request: Request, part: PromptParts, sim: SimilarityFeatures, topic: int) -> RequestFeatures:
         """Update the request's account and link values in one store call; read the features.

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import BundleError
-from .base import TokenWindows, normalise_rows
+from .base import TokenWindows
 
 
 class StaticEmbedder:
@@ -46,17 +46,23 @@ class StaticEmbedder:
         return out
 
     def embed_segmented(self, windows: list[list[int]], spans: list[list[tuple[int, int]]]) -> np.ndarray:
-        # One gather per window; its spans are sums over slices of the gathered rows.
+        # One gather per window; its spans are differences of one running sum over the gathered rows.
         out = np.zeros((sum(1 + len(s) for s in spans), self.dim), dtype=np.float32)
         row = 0
         for ids, window_spans in zip(windows, spans, strict=True):
             if ids:
-                rows = self.table[ids]
-                out[row] = rows.sum(axis=0)
-                for k, (a, b) in enumerate(window_spans, start=1):
-                    out[row + k] = rows[a:b].sum(axis=0)
+                if window_spans:
+                    running = np.zeros((len(ids) + 1, self.dim), dtype=np.float32)
+                    np.cumsum(self.table[ids], axis=0, out=running[1:])
+                    out[row] = running[-1]
+                    bounds = np.array(window_spans, dtype=np.int64)
+                    out[row + 1 : row + 1 + len(window_spans)] = running[bounds[:, 1]] - running[bounds[:, 0]]
+                else:
+                    out[row] = self.table[ids].sum(axis=0)
             row += 1 + len(window_spans)
-        return normalise_rows(out)
+        norms = np.sqrt(np.einsum("ij,ij->i", out, out))
+        np.divide(out, norms[:, None], out=out, where=norms[:, None] > 0)
+        return out
 
     def embed(self, texts: list[str]) -> np.ndarray:
         return self.embed_ids(self.windows.head(texts))

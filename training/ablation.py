@@ -29,7 +29,13 @@ def ablation(
         columns = [FEATURE_NAMES.index(f) for g in groups for f in FEATURE_GROUPS[g]]
         names = [FEATURE_NAMES[c] for c in columns]
         booster = train_lightgbm(
-            train.X[:, columns], train.y, names, rounds=rounds, seed=seed, monotone=monotone_constraints(names)
+            train.X[:, columns],
+            train.y,
+            names,
+            rounds=rounds,
+            seed=seed,
+            monotone=monotone_constraints(names),
+            accounts=train.account,
         )
         calib_p = booster.predict(calib.X[:, columns])
         review = threshold_at_fpr(calib_p[calib.y == 0], review_fpr)

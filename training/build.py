@@ -147,7 +147,13 @@ def build(options: BuildOptions) -> dict[str, Any]:
 
     t = time.perf_counter()
     booster = train_lightgbm(
-        train.X, train.y, list(FEATURE_NAMES), rounds=options.rounds, seed=options.seed, monotone=monotone_constraints()
+        train.X,
+        train.y,
+        list(FEATURE_NAMES),
+        rounds=options.rounds,
+        seed=options.seed,
+        monotone=monotone_constraints(),
+        accounts=train.account,
     )
     timings["lightgbm_s"] = time.perf_counter() - t
     scorer_path = options.out / "scorer.onnx"

@@ -39,7 +39,13 @@ def leave_one_world_out(rows: Replayed, *, rounds: int, seed: int) -> dict[str, 
         if len(set(rows.y[train].tolist())) < 2 or len(set(rows.y[held].tolist())) < 2:
             continue
         booster = train_lightgbm(
-            rows.X[train], rows.y[train], list(FEATURE_NAMES), rounds=rounds, seed=seed, monotone=monotone_constraints()
+            rows.X[train],
+            rows.y[train],
+            list(FEATURE_NAMES),
+            rounds=rounds,
+            seed=seed,
+            monotone=monotone_constraints(),
+            accounts=rows.account[train],
         )
         p = booster.predict(rows.X[held])
         acct_y, acct_s = account_scores(rows.account[held], rows.y[held], p)
@@ -115,7 +121,13 @@ def content_channel(train: Replayed, stranger: Replayed, *, rounds: int, seed: i
     names = [FEATURE_NAMES[c] for c in columns]
     sim_columns = [FEATURE_NAMES.index(f) for f in names if f.startswith("sim_max_") and f != "sim_max_system"]
     booster = train_lightgbm(
-        train.X[:, columns], train.y, names, rounds=rounds, seed=seed, monotone=monotone_constraints(names)
+        train.X[:, columns],
+        train.y,
+        names,
+        rounds=rounds,
+        seed=seed,
+        monotone=monotone_constraints(names),
+        accounts=train.account,
     )
     scores = {
         "similarity": stranger.X[:, sim_columns].max(axis=1),

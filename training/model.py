@@ -39,8 +39,14 @@ def train_lightgbm(
     seed: int = 0,
     params: dict[str, Any] | None = None,
     monotone: list[int] | None = None,
+    accounts: np.ndarray | None = None,
 ) -> Any:
     """Fit a deterministic LightGBM binary classifier (same data + seed -> same model).
+
+    With ``accounts`` (one account id per row), every account weighs the same in training, however
+    many requests it sent (each row weighs 1 / its account's row count, rescaled to the row count):
+    a provider decides about accounts, and request weighting lets a few high-volume accounts (cron
+    jobs, coding hydras) drown the slow, low-volume campaigns.
 
     ``monotone`` holds one direction per feature (+1, -1, 0), from the feature registry
     (:func:`intent_guard.features.monotone_constraints`); LightGBM then never lets a feature act
@@ -53,8 +59,17 @@ def train_lightgbm(
         if len(monotone) != len(feature_names):
             raise ValueError(f"{len(monotone)} monotone directions for {len(feature_names)} features")
         config["monotone_constraints"] = list(monotone)
-    data = lgb.Dataset(X, label=y, feature_name=feature_names, free_raw_data=False)
+    data = lgb.Dataset(X, label=y, weight=account_weights(accounts), feature_name=feature_names, free_raw_data=False)
     return snap_thresholds_to_float32(lgb.train(config, data, num_boost_round=rounds))
+
+
+def account_weights(accounts: np.ndarray | None) -> np.ndarray | None:
+    """1 / (rows of the row's account), scaled so the weights sum to the number of rows."""
+    if accounts is None:
+        return None
+    _, inverse, counts = np.unique(np.asarray(accounts, dtype=str), return_inverse=True, return_counts=True)
+    weights = 1.0 / counts[inverse]
+    return weights * (len(weights) / weights.sum())
 
 
 def snap_thresholds_to_float32(booster: Any) -> Any:

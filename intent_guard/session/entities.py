@@ -28,6 +28,7 @@ HOUR_BINS = 8  # 3-hour bins of the UTC hour of day
 TOPIC_BINS = 16
 SKETCH = 8  # skeleton-reuse sketch slots
 STAMPS = 64
+CUE_KINDS = 7  # len(intent_guard.cues.CUE_NAMES), checked there
 LINK_KINDS = ("payment", "org", "ip", "ua", "system", "tools", "skeleton")
 
 ACCOUNT = Schema(
@@ -50,6 +51,7 @@ ACCOUNT = Schema(
         *((f"cat{i}", DAY) for i in range(len(CATEGORIES))),
         *((f"topic{i}", DAY) for i in range(TOPIC_BINS)),
         *((f"skel{i}", DAY) for i in range(SKETCH)),
+        *((f"cuekind{i}", WEEK) for i in range(CUE_KINDS)),
         *EVIDENCE_SLOTS,
     ),
 )
@@ -67,6 +69,7 @@ _HOURS = ACCOUNT.block("hour")
 _CATS = ACCOUNT.block("cat")
 _TOPICS = ACCOUNT.block("topic")
 _SKEL = ACCOUNT.block("skel")
+_CUE_KINDS = ACCOUNT.block("cuekind")
 _EV_N = ACCOUNT.block("ev_n")
 _EV_P = ACCOUNT.block("ev_p")
 
@@ -85,7 +88,7 @@ class Observation:
     similarity: float
     category: int  # best template category when template-like, else -1
     topic: int  # nearest topic centroid, or -1 for an empty prompt
-    cue: bool  # any elicitation cue (intent_guard.cues) in the prompt
+    cues: int  # bitmask of the elicitation cues in the prompt (bit i: intent_guard.cues.CUE_NAMES[i])
     skeleton: int  # stable hash of the prompt skeleton, or -1
 
 
@@ -103,8 +106,9 @@ def account_update(obs: Observation) -> EntityUpdate:
         inc += [(_A["tmpl_1h"], 1.0), (_A["tmpl_24h"], 1.0), (_A["tmpl_7d"], 1.0)]
         if obs.category >= 0:
             inc.append((_CATS.start + obs.category, 1.0))
-    if obs.cue:
+    if obs.cues:
         inc += [(_A["cue_24h"], 1.0), (_A["cue_7d"], 1.0)]
+        inc += [(_CUE_KINDS.start + i, 1.0) for i in range(CUE_KINDS) if obs.cues >> i & 1]
     if obs.topic >= 0:
         inc.append((_TOPICS.start + obs.topic, 1.0))
     if obs.skeleton >= 0:
@@ -200,6 +204,11 @@ class AccountView:
     @property
     def cue_share_7d(self) -> float:
         return self._v[_A["cue_7d"]] / self._v[_A["req_7d"]]
+
+    @property
+    def cue_kinds_7d(self) -> float:
+        """How many different kinds of elicitation the account asked for in about a week."""
+        return float(sum(1 for c in self._v[_CUE_KINDS] if c >= 0.5))
 
     @property
     def gap_log_mean(self) -> float:

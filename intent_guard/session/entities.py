@@ -24,9 +24,9 @@ from ..templates.similarity import CATEGORIES
 from .evidence import EVIDENCE_SLOTS, bin_of, top_k_mean
 from .state import DAY, HOUR, MINUTE, WEEK, EntityUpdate, Schema, distinct_within, entropy
 
-HOUR_BINS = 8  # 3-hour bins of the UTC hour of day
+HOUR_BINS = 6  # 4-hour bins of the UTC hour of day
 TOPIC_BINS = 16
-SKETCH = 8  # skeleton-reuse sketch slots
+SKETCH = 7  # skeleton-reuse sketch slots
 STAMPS = 64
 CUE_KINDS = 7  # len(intent_guard.cues.CUE_NAMES), checked there
 LINK_KINDS = ("payment", "org", "ip", "ua", "system", "tools", "skeleton")

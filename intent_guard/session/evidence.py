@@ -23,7 +23,7 @@ from .state import WEEK
 
 TOP_K = 3
 #: Upper edges of the probability bins (the last bin ends at 1).
-EDGES: tuple[float, ...] = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.97)
+EDGES: tuple[float, ...] = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9)
 BINS = len(EDGES) + 1
 #: The account-schema slots that hold the histogram: decayed counts, then decayed sums.
 EVIDENCE_SLOTS: tuple[tuple[str, float], ...] = (

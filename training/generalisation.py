@@ -22,6 +22,7 @@ from intent_guard.features import FEATURE_NAMES, monotone_constraints
 from .metrics import account_scores, roc_auc, tpr_at_fpr
 from .model import train_lightgbm
 from .replay import Replayed
+from .stranger import CAMPAIGN_ORDER
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_STRANGER_LOG = ROOT.parent / "shared" / "validation" / "traffic.jsonl.gz"
@@ -97,14 +98,7 @@ def stranger_and_shift(
     return {"log": str(log), "figures": figures, "content_channel": content, "shift": shift}
 
 
-CAMPAIGN_STYLES = (
-    "reasoning_harvest",
-    "agentic_harvest",
-    "coding_volume",
-    "slow_low",
-    "capability_sweep",
-    "mixed_reseller",
-)
+CAMPAIGN_STYLES = CAMPAIGN_ORDER  # score.py's order of the campaign styles
 
 
 def content_channel(train: Replayed, stranger: Replayed, *, rounds: int, seed: int) -> dict[str, dict[str, float]]:

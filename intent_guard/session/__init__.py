@@ -9,7 +9,6 @@ from .entities import (
     ClusterView,
     Observation,
     account_update,
-    key_update,
     link_update,
 )
 from .state import EntityUpdate, Schema, update_state
@@ -29,7 +28,6 @@ __all__ = [
     "SessionStore",
     "StoreResult",
     "account_update",
-    "key_update",
     "link_update",
     "update_state",
 ]

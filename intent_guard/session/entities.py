@@ -1,7 +1,7 @@
 """The entities we keep state for, their schemas, and named views of their states.
 
 * ``account``  everything one paying account sends;
-* ``key``      one API key (its own rate, for per-key decisions);
+* ``key``      one API key (schema kept for per-key decisions; the pipeline writes none today);
 * ``link``     one shared value that can tie accounts into a "hydra cluster": a payment
                fingerprint, an org, an IP /24 (IPv6 /48) prefix, a user agent, a system-prompt
                hash, a tool-schema hash, a prompt-skeleton hash. A link value's state counts its
@@ -131,14 +131,6 @@ def evidence_update(timestamp: float, probability: float) -> EntityUpdate:
 def account_score(state: np.ndarray) -> float:
     """The account's evidence: the decayed mean of its top-3 request probabilities (evidence.py)."""
     return top_k_mean(state[_EV_N].tolist(), state[_EV_P].tolist())
-
-
-def key_update(obs: Observation) -> EntityUpdate:
-    """The API key's update: its own rate and template share (for per-key decisions)."""
-    inc = [(_K["req_1m"], 1.0), (_K["req_1h"], 1.0)]
-    if obs.template_like:
-        inc.append((_K["tmpl_1h"], 1.0))
-    return EntityUpdate(obs.timestamp, tuple(inc))
 
 
 def link_update(obs: Observation, account_id: str) -> EntityUpdate:

@@ -175,13 +175,11 @@ class FeaturePipeline:
         ]
 
     def session(self, prepared: PreparedRequest) -> RequestFeatures:
-        """The stateful part for one request (in time order): its session writes and feature row."""
-        return self._session(prepared.request, prepared.parts, prepared.similarity, prepared.topic)
-
-    def _session(self, request: Request, part: PromptParts, sim: SimilarityFeatures, topic: int) -> RequestFeatures:
-        """Update the request's account and link values in one store call; read the features.
+        """The stateful part for one request (in time order): update its account and link values in
+        one store call and read its feature row.
 
         (No per-key state is kept: no feature reads it, and a missing ``api_key_id`` must not matter.)"""
+        request, part, sim, topic = prepared.request, prepared.parts, prepared.similarity, prepared.topic
         template_like = sim.user_max >= self.template_like_similarity
         cues = elicitation_cues(part)
         skeleton_text = skeleton(part.user_text)
@@ -265,16 +263,13 @@ class FeaturePipeline:
             sims = np.zeros((0, self._k), dtype=np.float32)
             rows = np.zeros((0, self._k), dtype=np.int64)
         out = []
-        for i, (head, tail, system) in enumerate(views.index.T.tolist()):
-            user = [(sims[r], rows[r]) for r in (head, tail, *views.user_segments[i]) if r >= 0]
-            system_rows = [r for r in (system, *views.system_segments[i]) if r >= 0]
-            out.append(self._fold(user, sims[system_rows] if system_rows else None))
+        for i in range(views.index.shape[1]):
+            user, system_rows = _rows_of(views, i)
+            out.append(self._fold([(sims[r], rows[r]) for r in user], sims[system_rows] if system_rows else None))
         return out
 
     def _match_dense(self, views: EmbeddedViews, i: int) -> SimilarityFeatures:
-        head, tail, system = views.index[:, i].tolist()
-        user = [r for r in (head, tail, *views.user_segments[i]) if r >= 0]
-        system_rows = [r for r in (system, *views.system_segments[i]) if r >= 0]
+        user, system_rows = _rows_of(views, i)
         dense = np.zeros(self.index.size, dtype=np.float32)
         if user:
             np.maximum(dense, (views.vectors[user] @ self._dense).max(axis=0), out=dense)
@@ -290,6 +285,13 @@ class FeaturePipeline:
             if row >= 0:
                 out[i] = int(np.argmax(self._centroids_t.T @ views.vectors[row]))
         return out
+
+
+def _rows_of(views: EmbeddedViews, i: int) -> tuple[list[int], list[int]]:
+    """Rows of ``views.vectors`` holding request ``i``'s user windows and segments, and its system ones."""
+    head, tail, system = views.index[:, i].tolist()
+    user = [r for r in (head, tail, *views.user_segments[i]) if r >= 0]
+    return user, [r for r in (system, *views.system_segments[i]) if r >= 0]
 
 
 __all__ = ["FEATURE_NAMES", "FeaturePipeline", "RequestFeatures", "coerce_request"]

@@ -9,7 +9,7 @@ import numpy as np
 from tokenizers import Tokenizer
 
 from ..errors import BundleError
-from ..text import HEAD_TOKENS, TAIL_TOKENS, clean_text
+from ..text import HEAD_TOKENS, clean_text
 
 
 @runtime_checkable
@@ -84,10 +84,6 @@ class TokenWindows:
 
     def head(self, texts: list[str]) -> list[list[int]]:
         return [ids[:HEAD_TOKENS] for ids in self.ids(texts)]
-
-    @staticmethod
-    def tail(ids: list[int]) -> list[int]:
-        return ids[-TAIL_TOKENS:]
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

@@ -29,7 +29,6 @@ TOPIC_BINS = 16
 SKETCH = 7  # skeleton-reuse sketch slots
 STAMPS = 64
 CUE_KINDS = 7  # len(intent_guard.cues.CUE_NAMES), checked there
-LINK_KINDS = ("payment", "org", "ip", "ua", "system", "tools", "skeleton")
 
 ACCOUNT = Schema(
     "account",

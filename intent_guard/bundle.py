@@ -21,7 +21,7 @@ from .errors import BundleError, FeatureContractError
 from .features import FEATURE_NAMES
 
 MANIFEST = "manifest.json"
-FORMAT_VERSION = 3  # 3: feature registry (segment similarities, cues, no shortcut features)
+FORMAT_VERSION = 4  # 4: bounded_output feature; "decision" section (calibration, account thresholds)
 DEFAULT_BUNDLE = Path(__file__).resolve().parent.parent / "models" / "default"
 
 

@@ -93,6 +93,48 @@ def _flush(guard, batch, writer, decisions, flagged, verdict_line) -> None:  # n
             del flagged[account]
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from .bundle import default_bundle_path
+    from .calibrate import fit_thresholds, replay_maxima, write_calibrated_bundle
+    from .guard import Guard
+
+    source = Path(args.model) if args.model else default_bundle_path()
+    guard = Guard.load(source)
+    maxima = replay_maxima(guard, Path(args.log), batch_size=args.batch_size)
+    fitted = fit_thresholds(
+        maxima,
+        review_rate=args.review_rate,
+        block_rate=args.block_rate,
+        bundled_request_review=guard.policy.thresholds.request_review,
+    )
+    version = write_calibrated_bundle(source, Path(args.output), fitted, Path(args.log))
+    t = guard.policy.thresholds
+    print(f"calibrated bundle {version} -> {args.output}")
+    print(f"  accounts in the log: {fitted['accounts']:,}")
+    print(f"  account review threshold: {t.account_review:.4f} -> {fitted['account_review']:.4f}")
+    print(f"  account block threshold:  {t.account_block:.4f} -> {fitted['account_block']:.4f}")
+    print(f"  request review threshold: {t.request_review:.4f} -> {fitted['request_review']:.4f}")
+    print(
+        f"  expected benign accounts flagged {args.review_rate:.2%}, blocked {args.block_rate:.2%} "
+        "(if campaigns are a minority of the accounts)"
+    )
+    print(
+        f"  on this log: {fitted['log_flag_rate']:.2%} of accounts flagged, {fitted['log_block_rate']:.2%} blocked "
+        "(campaigns included)"
+    )
+    return EXIT_OK
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0.0 < value < 0.5:
+        raise argparse.ArgumentTypeError(f"a rate must be in (0, 0.5), e.g. 0.01; got {text}")
+    return value
+
+
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
@@ -109,7 +151,9 @@ def _serve(args: argparse.Namespace) -> int:
         from .session.redis_store import RedisStore
 
         store = RedisStore(args.redis)
-    guard = Guard.load(args.model, config=GuardConfig(max_entities=args.max_entities), store=store)
+    guard = Guard.load(args.model, config=GuardConfig(max_entities=args.max_entities, mode=args.mode), store=store)
+    if args.shadow:
+        guard.with_shadow(Guard.load(args.shadow, config=GuardConfig(max_entities=args.max_entities)))
     app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)  # type: ignore[attr-defined]
     return EXIT_OK
@@ -127,6 +171,16 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--top", type=int, default=10, help="flagged accounts to list in the summary")
     score.add_argument("--show-errors", type=int, default=10, help="invalid records to print (all are counted)")
     score.set_defaults(func=_score)
+    calibrate = commands.add_parser(
+        "calibrate", help="fit the account thresholds on your own unlabelled traffic; writes a new bundle"
+    )
+    calibrate.add_argument("log", help="request log of your traffic (JSON Lines, plain or gzip); labels not needed")
+    calibrate.add_argument("-o", "--output", required=True, help="directory for the calibrated bundle (new or empty)")
+    calibrate.add_argument("--model", type=Path, default=None, help="bundle to start from (default: the shipped one)")
+    calibrate.add_argument("--review-rate", type=_rate, default=0.01, help="benign accounts flagged (default 0.01)")
+    calibrate.add_argument("--block-rate", type=_rate, default=0.001, help="benign accounts blocked (default 0.001)")
+    calibrate.add_argument("--batch-size", type=int, default=256, help="requests embedded together (default 256)")
+    calibrate.set_defaults(func=_calibrate)
     serve = commands.add_parser("serve", help="run the HTTP sidecar (needs the 'server' extra)")
     serve.add_argument("--model", type=Path, default=None, help="model bundle directory (default: the shipped bundle)")
     serve.add_argument("--host", default="127.0.0.1")
@@ -135,6 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--budget-ms", type=float, default=50.0, help="per-call time budget (default 50 ms)")
     serve.add_argument("--fail", choices=["open", "closed"], default="open", help="verdict past the budget")
     serve.add_argument("--max-entities", type=int, default=1_000_000, help="memory cap on tracked entities")
+    serve.add_argument(
+        "--mode",
+        choices=["enforce", "observe"],
+        default="enforce",
+        help="observe: every answer is allow, the verdict's would_decide and the metrics say what enforce would do",
+    )
+    serve.add_argument(
+        "--shadow", type=Path, default=None, help="a candidate bundle scored beside the served one (logged, counted)"
+    )
     serve.set_defaults(func=_serve)
     return parser
 

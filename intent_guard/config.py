@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .errors import ConfigError
+
+MODES = ("enforce", "observe")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -14,11 +17,16 @@ class GuardConfig:
     Args:
         max_entities: cap on tracked entities (accounts + API keys) in the memory store.
         ttl_seconds: an entity idle this long (in request time) is forgotten.
-        review_threshold / block_threshold: override the bundle's thresholds (None keeps them).
+        review_threshold / block_threshold: override the bundle's *account-score* thresholds
+            (None keeps them; ``intent-guard calibrate`` fits them on your own traffic).
+        request_review_threshold: override the bundle's single-request review threshold.
         batch_size: requests embedded together by ``score_many``.
-        block_min_requests: ``block`` needs at least this many recent requests from the account
-            (its decayed 24 h count); below, a block-level probability gives ``review``. No single
+        block_min_requests: ``block`` needs at least this many requests from the account (all
+            time, not decayed); below, block-level account evidence gives ``review``. No single
             prompt may get an account blocked: blocking needs behaviour, not just content.
+        mode: ``"enforce"`` (decisions as decided) or ``"observe"`` (``decision`` is always
+            ``allow``; ``would_decide`` says what enforcing would have done): run a new deployment
+            in observe mode first, then enforce once its would-review / would-block rates are known.
     """
 
     max_entities: int = 1_000_000
@@ -26,7 +34,9 @@ class GuardConfig:
     review_threshold: float | None = None
     block_threshold: float | None = None
     batch_size: int = 256
+    request_review_threshold: float | None = None
     block_min_requests: int = 3
+    mode: Literal["enforce", "observe"] = "enforce"
 
     def __post_init__(self) -> None:
         _check(
@@ -48,7 +58,8 @@ class GuardConfig:
             "an int >= 1",
             self.block_min_requests,
         )
-        for name in ("review_threshold", "block_threshold"):
+        _check(self.mode in MODES, "mode", f"one of {MODES}", self.mode)
+        for name in ("review_threshold", "block_threshold", "request_review_threshold"):
             value = getattr(self, name)
             _check(
                 value is None or (_is_number(value) and 0.0 <= value <= 1.0), name, "None or a float in [0, 1]", value

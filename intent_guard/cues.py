@@ -292,6 +292,115 @@ if len(CUE_NAMES) != CUE_KINDS:  # pragma: no cover - the account state keeps on
 _RULES = tuple(CUE_RULES.values())
 
 
+#: Asks that bound the answer to a label, a field or a few words or sentences: what production batch
+#: jobs (classification, extraction, tagging, short summaries) need for parsing and cost, and what a
+#: distiller avoids (a bounded answer carries little to train on). Evidence *against* a campaign.
+BOUNDED_RULES: tuple[Rule, ...] = (
+    _rule(
+        (
+            (
+                "return",
+                "output",
+                "respond",
+                "reply",
+                "answer",
+                "give",
+                "print",
+                "devuelve",
+                "responde",
+                "gib",
+                "réponds",
+                "верни",
+                "ответь",
+            ),
+            ("only", "nothing else", "no explanation", "no other text", "solo", "nur", "seulement", "только"),
+        ),
+        r"(?:return|output|respond|reply|answer|give|print|devuelve|responde|gib|réponds|верни|ответь)"
+        r"\b[^.\n]{0,60}?(?:\bonly\b|nothing else|no explanation|no other text|\bsolo\b|\bnur\b|seulement|только)",
+    ),
+    _rule(
+        (
+            ("only", "solo", "nur", "seulement", "только"),
+            (
+                "label",
+                "code",
+                "category",
+                "number",
+                "word",
+                "path",
+                "json",
+                "answer",
+                "letter",
+                "translation",
+                "list",
+                "tag",
+            ),
+        ),
+        r"(?:only|solo|nur|seulement|только) (?:the |a |one |el |la |das |le |la )?(?:\w+ )?"
+        r"(?:label|code|category|number|word|path|json|answer|letter|translation|list|tags?)\b",
+    ),
+    _rule(
+        (
+            ("in ", "at most", "max", "under", "no more than", "within", "up to", "limit", "("),
+            (
+                "word",
+                "sentence",
+                "line",
+                "bullet",
+                "character",
+                "token",
+                "satz",
+                "sätze",
+                "frase",
+                "oración",
+                "phrase",
+                "предложен",
+            ),
+        ),
+        r"(?:in|at most|max(?:imum)?|under|no more than|within|up to|limit(?:ed)? to|\()\.?:? ?(?:one|two|three|"
+        r"four|five|a single|a few|\d{1,3}(?:\s*[-–]\s*\d{1,3})?|zwei|drei|dos|tres|deux|trois) "
+        r"(?:short |concise |brief )?(?:words?|sentences?|lines?|bullet(?: point)?s?|characters?|tokens?|sätzen?|"
+        r"frases?|oraciones?|phrases?|предложени\w*)\b",
+    ),
+    _rule(
+        (
+            (
+                "yes or no",
+                "yes/no",
+                "true or false",
+                "true/false",
+                "true|false",
+                "one word",
+                "single word",
+                "one of:",
+                "one of the following",
+                "one-word",
+                "one sentence",
+                "one-sentence",
+                "one line",
+                "one-line",
+                "sí o no",
+                "ja oder nein",
+                "oui ou non",
+                "да или нет",
+                "仅输出",
+                "只输出",
+                "のみを出力",
+                "のみ出力",
+            ),
+        )
+    ),
+)
+
+
+def bounded_output(parts: PromptParts) -> float:
+    """1.0 when the user head, user tail or system head window bounds the answer (a label, a field,
+    a few words or sentences), else 0.0."""
+    windows = "\n".join(w for w in (parts.user_head, parts.user_tail, parts.system_head) if w)
+    lower = windows.lower()
+    return 1.0 if lower and any(rule.fires(lower) for rule in BOUNDED_RULES) else 0.0
+
+
 def cue_mask(cues: tuple[float, ...]) -> int:
     """The cues found, as a bitmask (bit i: CUE_NAMES[i])."""
     return sum(1 << i for i, found in enumerate(cues) if found)

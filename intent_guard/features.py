@@ -44,6 +44,7 @@ class FeatureInputs:
 
     sim: SimilarityFeatures
     cues: tuple[float, ...]  # CUE_NAMES order
+    bounded: float  # 1.0 when the prompt bounds its answer (cues.bounded_output)
     account: AccountView
     cluster: ClusterView
 
@@ -128,6 +129,14 @@ REGISTRY: tuple[Feature, ...] = (
         lambda x: x.sim.system_max,
     ),
     *_cue_features(),
+    Feature(
+        "bounded_output",
+        "content",
+        -1,
+        "the prompt bounds its answer to a label, a field or a few words or sentences, as production batch "
+        "jobs do for parsing and cost; a distiller wants the long answer, so this is evidence against a campaign",
+        lambda x: x.bounded,
+    ),
     Feature(
         "requests_1m_by_account",
         "session",

@@ -1,4 +1,4 @@
-"""Guard: the feature pipeline plus the ONNX scorer, thresholds and reasons -> Verdict."""
+"""Guard: the feature pipeline, the ONNX scorer, calibration and the account policy -> Verdict."""
 
 from __future__ import annotations
 
@@ -9,16 +9,16 @@ from typing import Any
 
 from .bundle import Manifest, default_bundle_path, load_manifest
 from .config import GuardConfig
+from .decision import AccountSnapshot, DecisionThresholds, Platt, Policy
 from .errors import BundleError
 from .features import FEATURE_NAMES
-from .pipeline import FeaturePipeline, PreparedRequest, RequestFeatures
-from .scoring import OnnxScorer, Scorer, Thresholds, build_reasons
+from .pipeline import FeaturePipeline, PreparedRequest
+from .scoring import OnnxScorer, Scorer, build_reasons
 from .scoring.reasons import feature_reference
 from .session import ACCOUNT, MemoryStore, SessionStore
-from .session.entities import account_key, account_score, evidence_update
+from .session.entities import account_key, evidence_update
+from .shadow import Shadow
 from .types import Reason, Request, Verdict
-
-_ACCOUNT_REQUESTS_24H = FEATURE_NAMES.index("requests_24h_by_account")
 
 #: Added to a verdict whose session features came from local state because the shared store failed.
 DEGRADED_REASON = Reason(kind="degraded", name="session_store", value="local state: shared store unreachable")
@@ -44,11 +44,17 @@ class Guard:
         self.scorer = scorer
         self.config = config
         self.encoder_kind = encoder_kind
-        thresholds = manifest.data["thresholds"]
-        self.thresholds = Thresholds(
-            review=config.review_threshold if config.review_threshold is not None else thresholds["review"],
-            block=config.block_threshold if config.block_threshold is not None else thresholds["block"],
+        bundled = DecisionThresholds.from_manifest(manifest.data.get("decision"), manifest.data["thresholds"])
+        self.policy = Policy(
+            DecisionThresholds(
+                account_review=_pick(config.review_threshold, bundled.account_review),
+                account_block=_pick(config.block_threshold, bundled.account_block),
+                request_review=_pick(config.request_review_threshold, bundled.request_review),
+            ),
+            block_min_requests=config.block_min_requests,
         )
+        self.calibration = Platt.from_manifest((manifest.data.get("decision") or {}).get("calibration"))
+        self.shadow: Shadow | None = None
         self._reference = feature_reference(FEATURE_NAMES, manifest.data.get("feature_reference", {}))
         suffix = "" if encoder_kind == manifest.serving_encoder else f"+{encoder_kind}"
         self.model_version = manifest.version + suffix
@@ -86,7 +92,7 @@ class Guard:
         return self.pipeline.store
 
     def score(self, request: Request | Mapping[str, Any]) -> Verdict:
-        """Score one request (a Request or a dict in the spec's form) and update its sessions.
+        """Score one request (a Request or a dict in the spec's form) and update its account.
 
         Raises InvalidRequestError (a ValueError) naming the bad field; state is then untouched.
         """
@@ -105,40 +111,50 @@ class Guard:
             verdicts.extend(self._verdicts(batch))
         return verdicts
 
-    def _needs_history(self, probability: float, computed: RequestFeatures) -> bool:
-        """A block-level probability on an account with too little recent traffic to block."""
-        return (
-            probability >= self.thresholds.block
-            and computed.row[_ACCOUNT_REQUESTS_24H] < self.config.block_min_requests - 0.5
-        )
+    def with_shadow(self, candidate: Guard, *, max_pending: int = 1000) -> Shadow:
+        """Score every request with ``candidate`` as well, in the background (its own store and
+        policy); its verdicts go to the ``intent_guard.shadow`` logger and its disagreements, errors
+        and drops to ``Shadow.counts``. It never changes or delays this Guard's answers."""
+        if candidate is self:
+            raise ValueError("a Guard cannot shadow itself: load the candidate bundle into its own Guard")
+        self.shadow = Shadow(candidate, max_pending=max_pending)
+        return self.shadow
 
     def _verdicts(self, requests: Sequence[Request | Mapping[str, Any]]) -> list[Verdict]:
         """Embed and match the batch at once, then for each request in order: its session writes,
-        its probability and its account evidence. A verdict therefore never depends on how the
-        requests were batched."""
-        return [self._verdict(prepared) for prepared in self.pipeline.prepare(requests)]
+        its probability, its account evidence and the policy. A verdict therefore never depends on
+        how the requests were batched."""
+        prepared = self.pipeline.prepare(requests)
+        verdicts = [self._verdict(p) for p in prepared]
+        if self.shadow is not None:
+            self.shadow.submit([p.request for p in prepared], verdicts)
+        return verdicts
 
     def _verdict(self, prepared: PreparedRequest) -> Verdict:
         c = self.pipeline.session(prepared)
-        p = float(self.scorer.predict_proba(c.row[None, :])[0])
-        reasons = build_reasons(
-            c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
-        )
-        if self._needs_history(p, c):
-            decision = "review"
-            reasons += (Reason(kind="policy", name="block_needs_history", value=self.config.block_min_requests),)
-        else:
-            decision = self.thresholds.decide(p)
+        p = self.calibration(float(self.scorer.predict_proba(c.row[None, :])[0]))
         (state,), _, degraded = self.store.apply(
             [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
         )
+        account = AccountSnapshot.from_state(state)
+        request_reasons = build_reasons(
+            c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
+        )
+        decided = self.policy.decide(p, account, request_reasons)
+        reasons = decided.reasons
         if c.degraded or degraded:
             reasons += (DEGRADED_REASON,)
+        observe = self.config.mode == "observe"
         return Verdict(
             request_id=c.request.request_id,
             probability=p,
-            decision=decision,
+            decision="allow" if observe else decided.decision,
             reasons=reasons,
             model_version=self.model_version,
-            account_score=account_score(state),
+            account_score=account.score,
+            would_decide=decided.decision if observe else None,
         )
+
+
+def _pick(override: float | None, bundled: float) -> float:
+    return bundled if override is None else float(override)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import Manifest
-from .cues import cue_mask, elicitation_cues
+from .cues import bounded_output, cue_mask, elicitation_cues
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
@@ -201,6 +201,7 @@ class FeaturePipeline:
         inputs = FeatureInputs(
             sim=sim,
             cues=cues,
+            bounded=bounded_output(part),
             account=AccountView(states[0], obs),
             cluster=ClusterView(dict(zip(links, states[1:], strict=True)), request.timestamp),
         )

@@ -260,6 +260,8 @@ class Verdict:
     model_version: str = ""
     #: The account's campaign evidence given all its traffic so far (None where not computed).
     account_score: float | None = None
+    #: In observe mode, what the policy would have decided (``decision`` is then always ``allow``).
+    would_decide: Decision | None = None
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.probability <= 1.0:
@@ -268,6 +270,8 @@ class Verdict:
             raise ValueError(f"Verdict.account_score must be in [0, 1], got {self.account_score!r}")
         if self.decision not in DECISIONS:
             raise ValueError(f"Verdict.decision must be one of {DECISIONS}, got {self.decision!r}")
+        if self.would_decide is not None and self.would_decide not in DECISIONS:
+            raise ValueError(f"Verdict.would_decide must be one of {DECISIONS} or None, got {self.would_decide!r}")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -275,6 +279,7 @@ class Verdict:
             "probability": round(self.probability, 6),
             **({} if self.account_score is None else {"account_score": round(self.account_score, 6)}),
             "decision": self.decision,
+            **({} if self.would_decide is None else {"would_decide": self.would_decide}),
             "reasons": [r.to_dict() for r in self.reasons],
             "model_version": self.model_version,
         }

@@ -198,3 +198,20 @@ def test_unreachable_redis_degrades_then_recovers(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_account_decisions_are_identical_through_memory_and_redis(redis_url: str) -> None:
+    """A replayed log through the memory store and through Redis: the same account scores and the
+    same decisions (thresholds lowered so that review and block both occur)."""
+    from intent_guard import Guard, GuardConfig
+
+    config = GuardConfig(review_threshold=0.2, block_threshold=0.35, request_review_threshold=0.9)
+    memory = Guard.load(DEFAULT_BUNDLE, config=config)
+    shared = Guard.load(DEFAULT_BUNDLE, config=config, store=RedisStore(redis_url, prefix="parity:"))
+    records = traffic(120)
+    ours = memory.score_many(records)
+    theirs = [shared.score(r) for r in records]
+    assert [v.decision for v in ours] == [v.decision for v in theirs]
+    assert {v.decision for v in ours} == {"allow", "review", "block"}
+    np.testing.assert_allclose([v.account_score for v in ours], [v.account_score for v in theirs], atol=1e-9)
+    assert [v.reasons for v in ours] == [v.reasons for v in theirs]

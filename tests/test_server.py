@@ -128,3 +128,33 @@ def test_redis_stopped_and_restarted_under_the_sidecar() -> None:
     finally:
         process.kill()
         process.wait()
+
+
+def test_observe_mode_answers_allow_and_counts_what_it_would_do() -> None:
+    from .fakes import FakeScorer, fake_guard
+
+    guard, _ = fake_guard(FakeScorer(0.97), mode="observe")
+    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
+    bodies = [client.post("/v1/score", json=make_request(i, t=1_769_904_000.0 + i * 30)).json() for i in range(4)]
+    assert [b["decision"] for b in bodies] == ["allow"] * 4
+    assert [b["would_decide"] for b in bodies] == ["review", "review", "block", "block"]
+    metrics = client.get("/metrics").text
+    assert 'intent_guard_would_decisions_total{decision="block"} 2.0' in metrics
+    assert 'intent_guard_decisions_total{decision="allow"} 4.0' in metrics
+    assert client.get("/readyz").json()["mode"] == "observe"
+
+
+def test_a_shadow_bundle_is_scored_logged_and_counted_but_never_answers() -> None:
+    from .fakes import FakeScorer, fake_guard
+
+    served, _ = fake_guard(FakeScorer(0.1))
+    candidate, _ = fake_guard(FakeScorer(0.97))
+    shadow = served.with_shadow(candidate)
+    client = TestClient(create_app(served, ServerConfig(budget_ms=5000)))
+    bodies = [client.post("/v1/score", json=make_request(i, t=1_769_904_000.0 + i * 30)).json() for i in range(4)]
+    assert [b["decision"] for b in bodies] == ["allow"] * 4
+    shadow.drain(timeout=30)
+    assert shadow.counts == {"scored": 4, "disagreements": 4, "errors": 0, "dropped": 0}
+    metrics = client.get("/metrics").text
+    assert 'intent_guard_shadow_requests{kind="disagreements"} 4.0' in metrics
+    assert client.get("/readyz").json()["shadow_model_version"] == candidate.model_version

@@ -206,8 +206,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--review-fpr", type=float, default=0.01, help="target benign request FPR at review")
     p.add_argument("--block-fpr", type=float, default=0.001, help="target benign request FPR at block")
-    p.add_argument("--account-review-fpr", type=float, default=None, help="also cap benign-account FPR at review")
-    p.add_argument("--account-block-fpr", type=float, default=None, help="also cap benign-account FPR at block")
+    p.add_argument(
+        "--account-review-fpr",
+        type=float,
+        default=0.01,
+        help="benign-account FPR at account review",
+    )
+    p.add_argument(
+        "--account-block-fpr",
+        type=float,
+        default=0.001,
+        help="benign-account FPR at account block",
+    )
     p.add_argument("--report", type=Path, default=None, help="report directory (default: OUT/report)")
     p.add_argument("--baseline", type=Path, default=None, help="a bundle to compare against in the report")
     p.add_argument("--rounds", type=int, default=150)

@@ -33,8 +33,9 @@ from intent_guard.types import Request
 
 from .ablation import ablation, ablation_table
 from .assemble import data_digest, finalise, prepare
+from .decisions import account_evidence, choose_decision_thresholds, fit_platt
 from .generalisation import leave_one_world_out, stranger_and_shift, stranger_log_accounts
-from .metrics import account_scores, summarise, threshold_at_fpr
+from .metrics import summarise, threshold_at_fpr
 from .model import check_parity, export_onnx, train_lightgbm
 from .records import SPLITS, LogSource, group_split
 from .replay import Replayed, replay
@@ -54,8 +55,8 @@ class BuildOptions:
     encoders: tuple[str, ...] = ("static", "onnx-int8")
     review_fpr: float = 0.01
     block_fpr: float = 0.001
-    account_review_fpr: float | None = None
-    account_block_fpr: float | None = None
+    account_review_fpr: float = 0.01  # benign-account FPR at the account review threshold
+    account_block_fpr: float = 0.001  # ... and at the account block threshold
     report: Path | None = None  # default: <out>/report
     baseline: Path | None = None
     rounds: int = 150
@@ -162,9 +163,28 @@ def build(options: BuildOptions) -> dict[str, Any]:
     print(f"ONNX parity: max |diff| = {parity:.2e}")
 
     scorer = OnnxScorer(scorer_path)
-    calib_p = scorer.predict_proba(calib.X)
+    calib_raw = scorer.predict_proba(calib.X)
+    platt = fit_platt(calib_raw, calib.y)
+    calib_p = platt.many(calib_raw)
     thresholds = choose_thresholds(calib, calib_p, options)
-    test_p = scorer.predict_proba(test.X)
+    decision = {
+        "calibration": platt.to_dict(),
+        **choose_decision_thresholds(
+            calib.account,
+            calib.y,
+            calib_p,
+            account_evidence(calib.account, calib.timestamp, calib_p),
+            review_fpr=options.account_review_fpr,
+            block_fpr=options.account_block_fpr,
+            request_fpr=options.block_fpr,
+        ),
+    }
+    print(
+        "decision thresholds (calib split): account review {account_review:.4f}, block {account_block:.4f}, "
+        "request review {request_review:.4f}; benign accounts flagged {calib_benign_account_flag_rate:.4f}, "
+        "blocked {calib_benign_account_block_rate:.4f}".format(**decision)
+    )
+    test_p = platt.many(scorer.predict_proba(test.X))
     evaluation = summarise(test.y, test_p, test.account, test.population, thresholds)
     evaluation["split"] = "test (held-out campaigns and orgs)"
     benign_train = train.X[train.y == 0]
@@ -200,10 +220,9 @@ def build(options: BuildOptions) -> dict[str, Any]:
                 **thresholds,
                 "review_target_fpr": options.review_fpr,
                 "block_target_fpr": options.block_fpr,
-                "account_review_target_fpr": options.account_review_fpr,
-                "account_block_target_fpr": options.account_block_fpr,
-                "chosen_on": "calib split, benign requests",
+                "chosen_on": "calib split, benign requests (calibrated probabilities)",
             },
+            "decision": decision,
             "feature_reference": reference,
             "training_data": {
                 "digest": data_digest(source.files),
@@ -266,22 +285,13 @@ def _concat(parts: list[Replayed]) -> Replayed:
 
 
 def choose_thresholds(calib: Replayed, calib_p: np.ndarray, options: BuildOptions) -> dict[str, float]:
-    """Thresholds meeting every target FPR given: request level, and account level if asked.
-
-    Each threshold is the higher of the request-level one (benign calibration requests) and the
-    account-level one (benign calibration accounts, scored by their max probability).
-    """
+    """Request-level thresholds at the target benign-request FPRs (report figures; decisions use
+    the account policy's thresholds of the manifest's ``decision`` section)."""
     benign = calib_p[calib.y == 0]
-    acc_y, acc_s = account_scores(calib.account, calib.y, calib_p)
-    out = {}
-    for name, request_fpr, account_fpr in (
-        ("review", options.review_fpr, options.account_review_fpr),
-        ("block", options.block_fpr, options.account_block_fpr),
-    ):
-        t = threshold_at_fpr(benign, request_fpr)
-        if account_fpr is not None:
-            t = max(t, threshold_at_fpr(acc_s[acc_y == 0], account_fpr))
-        out[name] = t
+    out = {
+        name: threshold_at_fpr(benign, fpr)
+        for name, fpr in (("review", options.review_fpr), ("block", options.block_fpr))
+    }
     out["review"] = min(out["review"], out["block"])
     return out
 

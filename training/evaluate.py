@@ -35,11 +35,11 @@ def evaluate_bundle(
     y = np.array([r["label"] for r in records], dtype=np.int8)
     accounts = np.array([r["account_id"] for r in records], dtype=object)
     populations = np.array([r.get("population", "campaign" if r["label"] else "benign") for r in records], dtype=object)
-    thresholds = {"review": guard.thresholds.review, "block": guard.thresholds.block}
+    # request-level figures at the bundle's request thresholds; the decisions below are the account policy's
+    thresholds = {k: float(guard.manifest.data["thresholds"][k]) for k in ("review", "block")}
     result = summarise(y, np.array(probabilities), accounts, populations, thresholds)
     blocked = np.array([d == "block" for d in decisions])
     flagged = np.array([d != "allow" for d in decisions])
-    # The Guard's decisions also apply its policy (no block below GuardConfig.block_min_requests).
     result["decisions"] = {
         "block_fpr": float(blocked[y == 0].mean()) if (y == 0).any() else float("nan"),
         "block_tpr": float(blocked[y == 1].mean()) if (y == 1).any() else float("nan"),

@@ -2,6 +2,5 @@
 
 from .reasons import build_reasons
 from .scorer import OnnxScorer, Scorer
-from .thresholds import Thresholds
 
-__all__ = ["OnnxScorer", "Scorer", "Thresholds", "build_reasons"]
+__all__ = ["OnnxScorer", "Scorer", "build_reasons"]

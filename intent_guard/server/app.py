@@ -79,7 +79,8 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
     from fastapi.responses import JSONResponse, PlainTextResponse
 
     config = config or ServerConfig()
-    metrics = Metrics(guard.model_version)
+    shadow = guard.shadow
+    metrics = Metrics(guard.model_version, (lambda: dict(shadow.counts)) if shadow is not None else None)
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="intent-guard")
     in_flight = threading.BoundedSemaphore(config.max_in_flight)
     app = FastAPI(
@@ -141,7 +142,13 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
                     "outcome": outcome,
                     "ms": round(elapsed * 1000, 3),
                     "verdicts": [
-                        {"request_id": v.request_id, "decision": v.decision, "probability": round(v.probability, 4)}
+                        {
+                            "request_id": v.request_id,
+                            "decision": v.decision,
+                            **({"would_decide": v.would_decide} if v.would_decide else {}),
+                            "probability": round(v.probability, 4),
+                            **({"account_score": round(v.account_score, 4)} if v.account_score is not None else {}),
+                        }
                         for v in verdicts
                     ],
                 }
@@ -165,6 +172,8 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
             {
                 "status": status,
                 "model_version": guard.model_version,
+                "mode": guard.config.mode,
+                "shadow_model_version": shadow.candidate.model_version if shadow is not None else None,
                 "store": type(store).__name__,
                 "store_reachable": reachable,
             }

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from ..types import Verdict
 
 
 class Metrics:
-    """Latency histogram, decisions by outcome, errors by kind, degraded mode, model version."""
+    """Latency histogram, decisions (and, in observe mode, would-be decisions) by outcome, errors by
+    kind, degraded mode, model version, and a shadow bundle's scored / disagreeing / failed / dropped
+    requests."""
 
-    def __init__(self, model_version: str) -> None:
+    def __init__(self, model_version: str, shadow_counts: Callable[[], Mapping[str, int]] | None = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
         self.registry = CollectorRegistry()
@@ -31,12 +33,27 @@ class Metrics:
         self.degraded_verdicts = Counter(
             "intent_guard_degraded_verdicts", "Verdicts scored on local state", registry=self.registry
         )
+        self.would_decisions = Counter(
+            "intent_guard_would_decisions",
+            "Observe mode: what the policy would have decided (the answer was allow)",
+            ["decision"],
+            registry=self.registry,
+        )
+        self._shadow_counts = shadow_counts
+        self.shadow = Gauge(
+            "intent_guard_shadow_requests",
+            "Shadow bundle: requests scored, decided differently, failed, dropped (cumulative)",
+            ["kind"],
+            registry=self.registry,
+        )
         Info("intent_guard_model", "The loaded bundle", registry=self.registry).info({"version": model_version})
 
     def observe(self, verdicts: Sequence[Verdict], seconds: float, outcome: str, degraded: bool) -> None:
         self.latency.labels(outcome=outcome).observe(seconds)
         for verdict in verdicts:
             self.decisions.labels(decision=verdict.decision).inc()
+            if verdict.would_decide is not None:
+                self.would_decisions.labels(decision=verdict.would_decide).inc()
             if any(r.kind == "degraded" for r in verdict.reasons):
                 self.degraded_verdicts.inc()
         self.degraded.set(1 if degraded else 0)
@@ -45,5 +62,9 @@ class Metrics:
 
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        if self._shadow_counts is not None:
+            for kind, value in self._shadow_counts().items():
+                self.shadow.labels(kind=kind).set(value)
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..templates.similarity import CATEGORIES
-from .evidence import EVIDENCE_SLOTS, bin_of, top_k_mean
+from .evidence import EDGES, EVIDENCE_SLOTS, bin_of, top_k_mean
 from .state import DAY, HOUR, MINUTE, WEEK, EntityUpdate, Schema, distinct_within, entropy
 
 HOUR_BINS = 6  # 4-hour bins of the UTC hour of day
@@ -130,6 +130,15 @@ def evidence_update(timestamp: float, probability: float) -> EntityUpdate:
 def account_score(state: np.ndarray) -> float:
     """The account's evidence: the decayed mean of its top-3 request probabilities (evidence.py)."""
     return top_k_mean(state[_EV_N].tolist(), state[_EV_P].tolist())
+
+
+def evidence_counts(state: np.ndarray, at_least: float) -> float:
+    """Decayed count of the account's requests whose probability was ``at_least`` or more (to the
+    resolution of the evidence bins: every bin whose lower edge is at least ``at_least``)."""
+    first = bin_of(at_least)
+    if first > 0 and EDGES[first - 1] < at_least:
+        first += 1
+    return float(state[_EV_N.start + first : _EV_N.stop].sum())
 
 
 def link_update(obs: Observation, account_id: str) -> EntityUpdate:

@@ -393,11 +393,15 @@ BOUNDED_RULES: tuple[Rule, ...] = (
 )
 
 
-def bounded_output(parts: PromptParts) -> float:
+def cue_windows(parts: PromptParts) -> str:
+    """The lower-cased user head, user tail and system head windows: the only text cues read."""
+    return "\n".join(w for w in (parts.user_head, parts.user_tail, parts.system_head) if w).lower()
+
+
+def bounded_output(parts: PromptParts, lower: str | None = None) -> float:
     """1.0 when the user head, user tail or system head window bounds the answer (a label, a field,
-    a few words or sentences), else 0.0."""
-    windows = "\n".join(w for w in (parts.user_head, parts.user_tail, parts.system_head) if w)
-    lower = windows.lower()
+    a few words or sentences), else 0.0. ``lower``: :func:`cue_windows` if already computed."""
+    lower = cue_windows(parts) if lower is None else lower
     return 1.0 if lower and any(rule.fires(lower) for rule in BOUNDED_RULES) else 0.0
 
 
@@ -406,10 +410,10 @@ def cue_mask(cues: tuple[float, ...]) -> int:
     return sum(1 << i for i, found in enumerate(cues) if found)
 
 
-def elicitation_cues(parts: PromptParts) -> tuple[float, ...]:
-    """1.0 per cue found in the user head, user tail or system head window, else 0.0 (CUE_NAMES order)."""
-    windows = "\n".join(w for w in (parts.user_head, parts.user_tail, parts.system_head) if w)
-    if not windows:
+def elicitation_cues(parts: PromptParts, lower: str | None = None) -> tuple[float, ...]:
+    """1.0 per cue found in the user head, user tail or system head window, else 0.0 (CUE_NAMES
+    order). ``lower``: :func:`cue_windows` if already computed."""
+    lower = cue_windows(parts) if lower is None else lower
+    if not lower:
         return (0.0,) * len(CUE_NAMES)
-    lower = windows.lower()
     return tuple(1.0 if any(rule.fires(lower) for rule in rules) else 0.0 for rules in _RULES)

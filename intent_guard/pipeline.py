@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import Manifest
-from .cues import bounded_output, cue_mask, elicitation_cues
+from .cues import bounded_output, cue_mask, cue_windows, elicitation_cues
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
@@ -181,7 +181,8 @@ class FeaturePipeline:
         (No per-key state is kept: no feature reads it, and a missing ``api_key_id`` must not matter.)"""
         request, part, sim, topic = prepared.request, prepared.parts, prepared.similarity, prepared.topic
         template_like = sim.user_max >= self.template_like_similarity
-        cues = elicitation_cues(part)
+        lower = cue_windows(part)
+        cues = elicitation_cues(part, lower)
         skeleton_text = skeleton(part.user_text)
         obs = Observation(
             timestamp=request.timestamp,
@@ -201,7 +202,7 @@ class FeaturePipeline:
         inputs = FeatureInputs(
             sim=sim,
             cues=cues,
-            bounded=bounded_output(part),
+            bounded=bounded_output(part, lower),
             account=AccountView(states[0], obs),
             cluster=ClusterView(dict(zip(links, states[1:], strict=True)), request.timestamp),
         )
@@ -271,9 +272,11 @@ class FeaturePipeline:
 
     def _match_dense(self, views: EmbeddedViews, i: int) -> SimilarityFeatures:
         user, system_rows = _rows_of(views, i)
-        dense = np.zeros(self.index.size, dtype=np.float32)
         if user:
-            np.maximum(dense, (views.vectors[user] @ self._dense).max(axis=0), out=dense)
+            dense = (views.vectors[user] @ self._dense).max(axis=0)
+            np.maximum(dense, 0.0, out=dense)
+        else:
+            dense = np.zeros(self.index.size, dtype=np.float32)
         system_max = float((views.vectors[system_rows] @ self._dense).max()) if system_rows else 0.0
         return self._fold.from_dense(dense, system_max)
 

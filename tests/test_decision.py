@@ -123,22 +123,29 @@ def test_thresholds_are_validated() -> None:
 
 
 def test_policy_alone_on_a_snapshot() -> None:
+    from intent_guard.session import ACCOUNT
+    from intent_guard.session.entities import evidence_update
+    from intent_guard.session.state import N_TOTAL, update_state
+
+    state = None
+    for i in range(4):
+        state = update_state(ACCOUNT, state, evidence_update(T0 + i, 0.9))
+    state[N_TOTAL] = 10
+    state[ACCOUNT.slot("req_24h")] = 10
+    state[ACCOUNT.slot("tmpl_7d")] = 7
+    state[ACCOUNT.block("cat").start] = 6  # the first category: 60% of the day's requests
+    state[ACCOUNT.block("cuekind").start] = 1  # the first cue kind
+    snapshot = AccountSnapshot.from_state(state)
     policy = Policy(DecisionThresholds(0.5, 0.8, 0.95), block_min_requests=3)
-    snapshot = AccountSnapshot(
-        score=0.85,
-        requests=10,
-        history_seconds=600.0,
-        evidence_requests=8.0,
-        template_requests_7d=7.0,
-        template_share_7d=0.7,
-        categories=(("reasoning_dump", 0.6),),
-        cue_kinds=("reasoning",),
-    )
     decided = policy.decide(0.2, snapshot, (Reason(kind="template", id="t1"),))
     assert decided.decision == "block"
     names = [r.name for r in decided.reasons]
     assert names[:3] == ["account_score", "campaign_like_requests", "template_requests_7d"]
-    assert Reason(kind="account", name="category_share", category="reasoning_dump", value=0.6) in decided.reasons
+    from intent_guard.cues import CUE_NAMES
+    from intent_guard.templates.similarity import CATEGORIES
+
+    assert Reason(kind="account", name="category_share", category=CATEGORIES[0], value=0.6) in decided.reasons
+    assert Reason(kind="account", name="elicitation_kinds", value=CUE_NAMES[0]) in decided.reasons
     assert decided.reasons[-1] == Reason(kind="template", id="t1")  # the request's own reasons come last
 
 

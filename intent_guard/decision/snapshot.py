@@ -3,8 +3,6 @@ writes, never from the model's feature row."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from ..cues import CUE_NAMES
@@ -21,34 +19,56 @@ _CUE_KINDS = ACCOUNT.block("cuekind")
 EVIDENCE_PROBABILITY = 0.5
 
 
-@dataclass(frozen=True, slots=True)
 class AccountSnapshot:
-    """One account's accumulated evidence, as of its latest request."""
+    """One account's accumulated evidence as of its latest request (read-only).
 
-    score: float  # decayed mean of its top-3 request probabilities (session/evidence.py)
-    requests: int  # every request it ever sent (not decayed)
-    history_seconds: float  # from its first request to its latest
-    evidence_requests: float  # decayed count of its requests at EVIDENCE_PROBABILITY or above
-    template_requests_7d: float  # decayed count of template-like requests
-    template_share_7d: float
-    categories: tuple[tuple[str, float], ...]  # template categories by share of the day's requests, top first
-    cue_kinds: tuple[str, ...]  # kinds of elicitation asked for in about a week
+    ``score`` is what the policy compares with its thresholds; the rest explains it in reasons and
+    is read off the state only when asked for (most verdicts are ``allow`` and need none of it).
+    """
+
+    __slots__ = ("score", "requests", "_state")
+
+    def __init__(self, state: np.ndarray) -> None:
+        self._state = state
+        self.score = account_score(state)  # decayed mean of its top-3 request probabilities
+        self.requests = int(round(float(state[N_TOTAL])))  # every request it ever sent (not decayed)
 
     @classmethod
     def from_state(cls, state: np.ndarray) -> AccountSnapshot:
-        v = state.tolist()
-        req_24h = v[_REQ_24H]
-        cats = sorted(
-            ((name, v[_CATS.start + i] / req_24h) for i, name in enumerate(CATEGORIES) if req_24h > 0),
+        return cls(state)
+
+    @property
+    def history_seconds(self) -> float:
+        """From its first request to its latest."""
+        return max(0.0, float(self._state[LAST_T] - self._state[FIRST_T]))
+
+    @property
+    def evidence_requests(self) -> float:
+        """Decayed count of its requests at EVIDENCE_PROBABILITY or above."""
+        return evidence_counts(self._state, EVIDENCE_PROBABILITY)
+
+    @property
+    def template_requests_7d(self) -> float:
+        return float(self._state[_TMPL_7D])
+
+    @property
+    def template_share_7d(self) -> float:
+        requests = float(self._state[_REQ_7D])
+        return float(self._state[_TMPL_7D]) / requests if requests > 0 else 0.0
+
+    @property
+    def categories(self) -> tuple[tuple[str, float], ...]:
+        """Template categories by share of the day's requests (>= 10%), top three first."""
+        day = float(self._state[_REQ_24H])
+        if day <= 0:
+            return ()
+        shares = sorted(
+            ((name, float(c) / day) for name, c in zip(CATEGORIES, self._state[_CATS].tolist(), strict=True)),
             key=lambda item: -item[1],
         )
-        return cls(
-            score=account_score(state),
-            requests=int(round(v[N_TOTAL])),
-            history_seconds=max(0.0, v[LAST_T] - v[FIRST_T]),
-            evidence_requests=evidence_counts(state, EVIDENCE_PROBABILITY),
-            template_requests_7d=v[_TMPL_7D],
-            template_share_7d=v[_TMPL_7D] / v[_REQ_7D] if v[_REQ_7D] > 0 else 0.0,
-            categories=tuple((name, round(share, 3)) for name, share in cats if share >= 0.1)[:3],
-            cue_kinds=tuple(name for name, c in zip(CUE_NAMES, v[_CUE_KINDS], strict=True) if c >= 0.5),
-        )
+        return tuple((name, round(share, 3)) for name, share in shares if share >= 0.1)[:3]
+
+    @property
+    def cue_kinds(self) -> tuple[str, ...]:
+        """Kinds of elicitation it asked for in about a week."""
+        return tuple(name for name, c in zip(CUE_NAMES, self._state[_CUE_KINDS].tolist(), strict=True) if c >= 0.5)

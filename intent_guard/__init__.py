@@ -11,8 +11,22 @@ from .errors import (
     InvalidRequestError,
     MissingDependencyError,
 )
-from .guard import Guard
 from .types import Client, Message, Reason, Request, Verdict
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # pragma: no cover
+    from .guard import Guard
+
+
+def __getattr__(name: str) -> object:
+    """``Guard`` is imported on first use: ``import intent_guard`` (types, errors, the CLI's
+    ``--version``) loads no onnxruntime, FAISS or tokenizers."""
+    if name == "Guard":
+        from .guard import Guard
+
+        return Guard
+    raise AttributeError(f"module 'intent_guard' has no attribute {name!r}")
+
 
 __all__ = [
     "BackendError",

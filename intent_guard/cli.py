@@ -20,21 +20,26 @@ def _score(args: argparse.Namespace) -> int:
     from .logs import InputOrderWriter, iter_time_order, scan_log, spool_stdin, verdict_line
     from .progress import Progress
 
+    problem = _check_paths(args.log, args.output)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     guard = Guard.load(args.model, config=GuardConfig(batch_size=args.batch_size))
     source = Path(args.log)
+    name = "<stdin>" if args.log == "-" else str(source)
     spooled = None
     if args.log == "-":
         spooled = source = spool_stdin()
     try:
-        if not source.is_file():
-            print(f"error: no such log file: {source}", file=sys.stderr)
-            return EXIT_USAGE
         started = time.perf_counter()
         size = source.stat().st_size
         with Progress(size, "reading ") as bar:
             scan = scan_log(source, progress=lambda pos: bar.update(pos - bar.done))
         for bad in scan.bad[: args.show_errors]:
-            print(f"skipped {source}:{bad.line}: {bad.message}", file=sys.stderr)
+            print(f"skipped {name}:{bad.line}: {bad.message}", file=sys.stderr)
+        if len(scan) == 0:
+            print(f"error: {name}: no valid request to score ({scan.bad_count:,} invalid records)", file=sys.stderr)
+            return EXIT_ERROR
         out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
         decisions: Counter[str] = Counter()
         flagged: dict[str, list[float]] = {}
@@ -76,6 +81,25 @@ def _score(args: argparse.Namespace) -> int:
         for account, (n_flagged, n_total, p_max) in top:
             print(f"  {account:<32} {int(n_flagged):>6} / {int(n_total):<6} {p_max:.3f}", file=summary)
     return EXIT_OK
+
+
+def _check_paths(log: str, output: str | None) -> str | None:
+    """What is wrong with the input and output paths, checked before any work (None: nothing)."""
+    if log != "-":
+        source = Path(log)
+        if source.is_dir():
+            return f"{log} is a directory; give a log file (JSON Lines, plain or gzip)"
+        if not source.is_file():
+            return f"no such log file: {log}"
+    if output:
+        target = Path(output)
+        if target.is_dir():
+            return f"-o {output} is a directory; give a file name"
+        if not target.parent.is_dir():
+            return f"-o {output}: the folder {target.parent} does not exist"
+        if log != "-" and target.exists() and target.resolve() == Path(log).resolve():
+            return f"-o {output} is the input log: writing verdicts there would destroy it"
+    return None
 
 
 def _flush(guard, batch, writer, decisions, flagged, verdict_line) -> None:  # noqa: ANN001
@@ -144,13 +168,15 @@ def _serve(args: argparse.Namespace) -> int:
     from .config import GuardConfig
     from .guard import Guard
     from .server import ServerConfig, create_app
+    from .server.logformat import configure
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    configure(logging.INFO)
     store = None
     if args.redis:
+        from .session import MemoryStore
         from .session.redis_store import RedisStore
 
-        store = RedisStore(args.redis)
+        store = RedisStore(args.redis, fallback=MemoryStore(max_entities=args.max_entities))
     guard = Guard.load(args.model, config=GuardConfig(max_entities=args.max_entities, mode=args.mode), store=store)
     if args.shadow:
         guard.with_shadow(Guard.load(args.shadow, config=GuardConfig(max_entities=args.max_entities)))

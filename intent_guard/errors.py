@@ -57,3 +57,7 @@ def require(module: str, extra: str) -> object:
         raise MissingDependencyError(
             f"{module!r} is needed for this and is not installed. Install it with: pip install 'intent-guard[{extra}]'"
         ) from exc
+
+
+class StoreError(IntentGuardError):
+    """The session store failed or answered something unreadable (the Guard falls back to local state)."""

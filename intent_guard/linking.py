@@ -51,9 +51,9 @@ def link_values(request: Request, parts: PromptParts, skeleton_text: str) -> dic
     client = request.client
     values: dict[str, str] = {}
     if client.payment_fingerprint:
-        values["payment"] = f"pay:{client.payment_fingerprint}"
+        values["payment"] = f"pay:{_bounded(client.payment_fingerprint)}"
     if client.org_id:
-        values["org"] = f"org:{client.org_id}"
+        values["org"] = f"org:{_bounded(client.org_id)}"
     if client.ip and (prefix := ip_prefix(client.ip)):
         values["ip"] = f"ip:{prefix}"
     if client.user_agent:
@@ -67,8 +67,18 @@ def link_values(request: Request, parts: PromptParts, skeleton_text: str) -> dic
     return values
 
 
+#: Link values up to this length are kept as given (readable keys); longer ones are digested.
+MAX_KEY_VALUE_CHARS = 64
+
+
+def _bounded(value: str) -> str:
+    """The value itself when short, else its digest: a store key never grows with the caller's input."""
+    return value if len(value) <= MAX_KEY_VALUE_CHARS else f"#{digest(value)}"
+
+
 def _tool_name(tool: Mapping[str, Any]) -> str:
     """The name of an OpenAI-style tool ({"function": {"name"}}) or a bare one ({"name"})."""
     function = tool.get("function")
     source = function if isinstance(function, Mapping) else tool
-    return str(source.get("name", ""))[:128]
+    name = source.get("name", "")
+    return name[:128] if isinstance(name, str) else ""

@@ -96,6 +96,8 @@ def parse_record(raw: bytes | str, line: int | None = None) -> Request:
         raise InvalidRequestError(f"invalid JSON ({exc.msg} at column {exc.colno})", line=line) from None
     except RecursionError:
         raise InvalidRequestError("JSON nested too deeply", line=line) from None
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        raise InvalidRequestError(f"invalid JSON ({str(exc)[:80]})", line=line) from None
     try:
         return Request.from_dict(data)
     except InvalidRequestError as exc:

@@ -22,6 +22,10 @@ Decision = Literal["allow", "review", "block"]
 MAX_TIMESTAMP = 4_102_444_800.0
 #: Identifiers (request, account, key, session ids) longer than this are refused.
 MAX_ID_CHARS = 512
+#: Other strings that are stored or hashed (``model``, ``client`` fields) are cut to this length.
+MAX_FIELD_CHARS = 1024
+#: Tool names longer than this are refused.
+MAX_TOOL_NAME_CHARS = 256
 
 _REQUEST_FIELDS = frozenset(
     {
@@ -45,6 +49,10 @@ def parse_timestamp(value: object, field_name: str = "timestamp") -> float:
     """Unix seconds from a number or an RFC 3339 string; refuses NaN, negative and far-future."""
     if isinstance(value, bool):
         raise InvalidRequestError(f"'{field_name}' must be Unix seconds or an RFC 3339 string, got a boolean")
+    if isinstance(value, int) and abs(value) > MAX_TIMESTAMP:
+        raise InvalidRequestError(
+            f"'{field_name}' must be a finite time between 1970 and 2100, got {str(value)[:30]}..."
+        )
     if isinstance(value, (int, float)):
         seconds = float(value)
     elif isinstance(value, str):
@@ -68,14 +76,27 @@ def parse_timestamp(value: object, field_name: str = "timestamp") -> float:
 
 
 def _optional_str(data: Mapping[str, Any], key: str, where: str = "") -> str | None:
+    """A string field: ids longer than MAX_ID_CHARS are refused, other strings cut to MAX_FIELD_CHARS;
+    text that is not valid Unicode (a lone surrogate, which JSON allows) is refused."""
     value = data.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise InvalidRequestError(f"'{where}{key}' must be a string, got {type(value).__name__}")
-    if len(value) > MAX_ID_CHARS and key.endswith("_id"):
-        raise InvalidRequestError(f"'{where}{key}' is longer than {MAX_ID_CHARS} characters")
+    if key.endswith("_id"):
+        if len(value) > MAX_ID_CHARS:
+            raise InvalidRequestError(f"'{where}{key}' is longer than {MAX_ID_CHARS} characters")
+    elif len(value) > MAX_FIELD_CHARS:
+        value = value[:MAX_FIELD_CHARS]
+    _require_unicode(value, f"{where}{key}")
     return value
+
+
+def _require_unicode(value: str, name: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequestError(f"'{name}' is not valid Unicode (it holds a lone surrogate)") from None
 
 
 def _required_id(data: Mapping[str, Any], key: str) -> str:
@@ -83,6 +104,27 @@ def _required_id(data: Mapping[str, Any], key: str) -> str:
     if not value:
         raise InvalidRequestError(f"'{key}' is required and must be a non-empty string")
     return value
+
+
+def _check_tool_name(tool: Mapping[str, Any], index: int) -> None:
+    """An OpenAI-style tool's name ({"function": {"name"}} or a bare {"name"}) must be a short string."""
+    function = tool.get("function")
+    where, source = (
+        (f"tools[{index}].function.name", function)
+        if isinstance(function, Mapping)
+        else (
+            f"tools[{index}].name",
+            tool,
+        )
+    )
+    name = source.get("name")
+    if name is None:
+        return
+    if not isinstance(name, str):
+        raise InvalidRequestError(f"'{where}' must be a string, got {type(name).__name__}")
+    if len(name) > MAX_TOOL_NAME_CHARS:
+        raise InvalidRequestError(f"'{where}' is longer than {MAX_TOOL_NAME_CHARS} characters")
+    _require_unicode(name, where)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +140,7 @@ class Message:
         if not isinstance(data, Mapping):
             raise InvalidRequestError(f"'messages[{index}]' must be an object, got {type(data).__name__}")
         role = data.get("role")
-        if role not in ROLES:
+        if not isinstance(role, str) or role not in ROLES:
             raise InvalidRequestError(
                 f"'messages[{index}].role' must be one of {sorted(ROLES)}, got {str(role)[:40]!r}"
             )
@@ -196,6 +238,8 @@ class Request:
             raw_tools = []
         if not isinstance(raw_tools, list) or not all(isinstance(t, Mapping) for t in raw_tools):
             raise InvalidRequestError("'tools' must be a list of objects")
+        for i, tool in enumerate(raw_tools):
+            _check_tool_name(tool, i)
         label = data.get("label")
         if label is not None and (isinstance(label, bool) or label not in (0, 1)):
             raise InvalidRequestError(f"'label' must be 0 or 1, got {str(label)[:20]!r}")

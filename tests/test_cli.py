@@ -49,3 +49,43 @@ def test_stdin_and_missing_model(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0])["request_id"] == "r0"
     assert main(["score", str(EXAMPLE), "--model", str(tmp_path)]) == 1
+
+
+def test_paths_are_checked_before_any_work(tmp_path: Path, capsys) -> None:
+    log = tmp_path / "s.jsonl"
+    log.write_bytes(EXAMPLE.read_bytes())
+    assert main(["score", str(log), "-o", str(log)]) == 2
+    assert "would destroy it" in capsys.readouterr().err
+    assert log.read_bytes() == EXAMPLE.read_bytes()  # the input is untouched
+    assert main(["score", str(log), "-o", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["score", str(log), "-o", str(tmp_path / "missing" / "v.jsonl")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["score", str(tmp_path), "-o", str(tmp_path / "v.jsonl")]) == 2
+    assert "is a directory; give a log file" in capsys.readouterr().err
+
+
+def test_nothing_valid_read_is_an_error(tmp_path: Path, capsys) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    assert main(["score", str(empty), "-o", str(tmp_path / "v.jsonl")]) == 1
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("not json\n{}\n")
+    assert main(["score", str(junk), "-o", str(tmp_path / "v.jsonl")]) == 1
+    assert "no valid request" in capsys.readouterr().err
+
+
+def test_stdin_errors_name_stdin(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    lines = EXAMPLE.read_text() + "not json\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "intent_guard.cli", "score", "-", "-o", str(tmp_path / "v.jsonl")],
+        input=lines,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "skipped <stdin>:" in result.stderr

@@ -156,3 +156,20 @@ def test_one_step_by_step_request_alone_is_not_blocked(guard_factory, text: str)
     """No single prompt gives a campaign away: an account's first step-by-step ask is not blocked."""
     verdict = guard_factory().score(make_request(text=text, account="first-timer"))
     assert verdict.decision != "block", verdict
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import intent_guard.types",
+        "import intent_guard",
+        "from intent_guard.cli import main\ntry:\n    main(['--version'])\nexcept SystemExit:\n    pass",
+    ],
+)
+def test_light_imports_load_no_runtime(code: str) -> None:
+    """Types, errors and ``--version`` must not pay for onnxruntime, FAISS or tokenizers."""
+    probe = (
+        code + "\nimport sys\nprint(sorted(m for m in ('onnxruntime', 'faiss', 'tokenizers') if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=ROOT, check=True)
+    assert result.stdout.strip().splitlines()[-1] == "[]", result.stdout

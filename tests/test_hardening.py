@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from intent_guard import Guard, InvalidRequestError, Verdict
+from intent_guard import Guard, IntentGuardError, InvalidRequestError, Verdict
 from intent_guard.text import HEAD_CHARS, TAIL_CHARS
 
 from .conftest import DEFAULT_BUNDLE, make_request
@@ -65,10 +65,12 @@ def test_hostile_shapes_are_bounded(guard: Guard) -> None:
     many_tools = make_request(
         3, t=1_769_904_003.0, tools=[{"type": "function", "function": {"name": f"f{i}"}} for i in range(20_000)]
     )
-    odd_tools = make_request(4, t=1_769_904_004.0, tools=[{"function": "not an object"}, {"name": 5}, {}])
+    odd_tools = make_request(4, t=1_769_904_004.0, tools=[{"function": "not an object"}, {}])
     for record in (huge_prompt, many_messages, nested, many_tools, odd_tools):
         verdict = guard.score(record)
         assert 0.0 <= verdict.probability <= 1.0
+    with pytest.raises(InvalidRequestError, match=r"tools\[0\]\.name"):
+        guard.score(make_request(5, t=1_769_904_005.0, tools=[{"name": 5}]))
 
 
 def test_only_bounded_windows_reach_the_tokenizer(guard: Guard, monkeypatch) -> None:
@@ -116,3 +118,63 @@ def test_a_far_future_timestamp_expires_no_other_account() -> None:
     guard.score(make_request(32, account="bystander", t=1_769_904_060.0))
     state = guard.store.get("a:bystander")
     assert state is not None and state[2] == 2  # N_TOTAL: its history survived
+
+
+json_value = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(10**400), max_value=10**400)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.text(max_size=40)
+    | st.sampled_from(["user", "system", "a\ud800", "2026-02-01T12:00:00Z", "text", "function"]),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(["role", "content", "type", "text", "name", "function", "ip", "payment_fingerprint"])
+            | st.text(max_size=6),
+            inner,
+            max_size=5,
+        )
+    ),
+    max_leaves=20,
+)
+field_values = st.fixed_dictionaries(
+    {},
+    optional={
+        "request_id": json_value,
+        "timestamp": json_value,
+        "account_id": json_value,
+        "messages": json_value
+        | st.lists(st.fixed_dictionaries({"role": json_value, "content": json_value}), max_size=3),
+        "tools": json_value,
+        "client": json_value,
+        "model": json_value,
+        "api_key_id": json_value,
+        "label": json_value,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(record=field_values)
+def test_any_json_shape_gives_a_verdict_or_an_intent_guard_error(guard: Guard, record) -> None:
+    """Every field may hold any JSON value: the only exception ever raised is the library's own."""
+    base = make_request(0, account="fuzz-any")
+    base.update(record)
+    try:
+        verdict = guard.score(base)
+    except IntentGuardError as exc:
+        assert str(exc)
+        return
+    assert isinstance(verdict, Verdict) and 0.0 <= verdict.probability <= 1.0
+
+
+@settings(max_examples=400, deadline=None)
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_the_log_reader_raises_only_invalid_request_errors(raw: bytes) -> None:
+    from intent_guard.logs import parse_record
+
+    try:
+        parse_record(raw, line=7)
+    except InvalidRequestError as exc:
+        assert "7" in str(exc) or str(exc)

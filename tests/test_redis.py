@@ -215,3 +215,60 @@ def test_account_decisions_are_identical_through_memory_and_redis(redis_url: str
     assert {v.decision for v in ours} == {"allow", "review", "block"}
     np.testing.assert_allclose([v.account_score for v in ours], [v.account_score for v in theirs], atol=1e-9)
     assert [v.reasons for v in ours] == [v.reasons for v in theirs]
+
+
+def _degraded(verdict) -> bool:  # noqa: ANN001
+    return any(r.kind == "degraded" for r in verdict.reasons)
+
+
+def test_store_faults_fall_back_to_local_state_and_recover(redis_url: str) -> None:
+    """A WRONGTYPE key in the account's place, maxmemory reached, the script cache flushed: every
+    call is answered, degraded where Redis refused, and recovers without a restart."""
+    import redis as redis_lib
+
+    from intent_guard import Guard
+
+    admin = redis_lib.Redis.from_url(redis_url)
+    store = RedisStore(redis_url, prefix="faults:", retry_seconds=0.0)
+    guard = Guard.load(DEFAULT_BUNDLE, store=store)
+    assert not _degraded(guard.score(make_request(0, account="victim")))
+
+    admin.delete("faults:a:victim")
+    admin.rpush("faults:a:victim", "planted")  # WRONGTYPE for the Lua script's GET
+    assert _degraded(guard.score(make_request(1, account="victim", t=1_769_904_010.0)))
+    assert store.degraded
+    admin.delete("faults:a:victim")
+    assert not _degraded(guard.score(make_request(2, account="victim", t=1_769_904_020.0)))
+
+    admin.script_flush()  # NOSCRIPT: redis-py loads the script again
+    assert not _degraded(guard.score(make_request(3, account="victim", t=1_769_904_030.0)))
+
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)  # every write is now refused with OOM
+    try:
+        assert _degraded(guard.score(make_request(4, account="other", t=1_769_904_040.0)))
+    finally:
+        admin.config_set("maxmemory", 0)
+    assert not _degraded(guard.score(make_request(5, account="other", t=1_769_904_050.0)))
+    assert store.fallbacks >= 2
+
+
+def test_readiness_reports_a_store_that_refuses_writes(redis_url: str) -> None:
+    import redis as redis_lib
+    from fastapi.testclient import TestClient
+
+    from intent_guard import Guard
+    from intent_guard.server import ServerConfig, create_app
+
+    admin = redis_lib.Redis.from_url(redis_url)
+    guard = Guard.load(DEFAULT_BUNDLE, store=RedisStore(redis_url, prefix="ready:", retry_seconds=60.0))
+    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
+    assert client.get("/readyz").json()["status"] == "ready"
+    admin.config_set("maxmemory-policy", "noeviction")
+    admin.config_set("maxmemory", 1)
+    try:
+        response = client.post("/v1/score", json=make_request(0))
+        assert response.status_code == 200 and response.json()["reasons"][-1]["kind"] == "degraded"
+        assert client.get("/readyz").json()["status"] == "degraded"
+    finally:
+        admin.config_set("maxmemory", 0)

@@ -158,3 +158,20 @@ def test_a_shadow_bundle_is_scored_logged_and_counted_but_never_answers() -> Non
     metrics = client.get("/metrics").text
     assert 'intent_guard_shadow_requests{kind="disagreements"} 4.0' in metrics
     assert client.get("/readyz").json()["shadow_model_version"] == candidate.model_version
+
+
+def test_log_lines_are_json_with_time_level_and_event() -> None:
+    import logging
+
+    from intent_guard.server.logformat import JsonFormatter
+
+    record = logging.LogRecord(
+        "intent_guard.server", logging.INFO, __file__, 1, '{"event": "score", "ms": 1.5}', None, None
+    )
+    line = json.loads(JsonFormatter().format(record))
+    assert (
+        line["event"] == "score" and line["level"] == "info" and line["ms"] == 1.5 and line["time"].endswith("+00:00")
+    )
+    plain = logging.LogRecord("x", logging.WARNING, __file__, 1, "Redis unreachable (%s)", ("TimeoutError",), None)
+    line = json.loads(JsonFormatter().format(plain))
+    assert line["message"] == "Redis unreachable (TimeoutError)" and line["level"] == "warning"

@@ -82,6 +82,8 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
     shadow = guard.shadow
     metrics = Metrics(guard.model_version, (lambda: dict(shadow.counts)) if shadow is not None else None)
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="intent-guard")
+    # Readiness checks get a thread of their own: they must not queue behind scoring.
+    probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intent-guard-probe")
     in_flight = threading.BoundedSemaphore(config.max_in_flight)
     app = FastAPI(
         title="intent_guard sidecar",
@@ -95,16 +97,26 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         metrics.errors.labels(kind=kind).inc()
         return JSONResponse({"error": message}, status_code=status)
 
+    cost = _CostEstimate()
+
     @app.post("/v1/score", summary="Score one request, or a batch under 'requests'")
     async def score(http: HttpRequest) -> JSONResponse:
         started = time.perf_counter()
         call_id = http.headers.get("x-request-id") or uuid.uuid4().hex
-        body = await http.body()
-        if len(body) > config.max_body_bytes:
-            return error(413, f"body of {len(body)} bytes exceeds the limit of {config.max_body_bytes}", "too_large")
+        try:
+            return await _score_call(http, started, call_id)
+        except Exception as exc:  # noqa: BLE001 - a 500 is a bug: count it, log it, say so
+            metrics.errors.labels(kind=f"internal:{type(exc).__name__}").inc()
+            log.error(json.dumps({"event": "internal_error", "call_id": call_id, "error": type(exc).__name__}))
+            return JSONResponse({"error": "internal error (logged and counted)"}, status_code=500)
+
+    async def _score_call(http: HttpRequest, started: float, call_id: str) -> JSONResponse:
+        body = await _read_body(http, config.max_body_bytes)
+        if body is None:
+            return error(413, f"body exceeds the limit of {config.max_body_bytes} bytes", "too_large")
         try:
             payload = json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, 4,300+ digit integers
             return error(400, f"body is not valid JSON: {str(exc)[:200]}", "bad_json")
         batch = isinstance(payload, dict) and "requests" in payload
         items = payload["requests"] if batch else [payload]
@@ -118,20 +130,30 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
             index = next((i for i, item in enumerate(items) if not _valid(item)), 0)
             prefix = f"requests[{index}]: " if batch else ""
             return error(422, prefix + str(exc), "invalid")
+        remaining = config.budget_ms / 1000.0 - (time.perf_counter() - started)
+        fits = cost.fits(remaining)
+        if len(requests) > max(fits, 1):
+            return error(
+                413,
+                f"a batch of {len(requests)} requests does not fit the {config.budget_ms:g} ms budget at the current "
+                f"~{cost.per_request * 1000:.2f} ms a request: send at most {max(fits, 1)} per call (or raise "
+                "--budget-ms)",
+                "batch_over_budget",
+            )
         if not in_flight.acquire(blocking=False):
             return error(429, "too many requests in flight; retry shortly", "overloaded")
         loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(executor, _score, guard, requests, in_flight)
+        future = loop.run_in_executor(executor, _score, guard, requests, in_flight, cost)
         try:
-            verdicts = await asyncio.wait_for(asyncio.shield(future), timeout=config.budget_ms / 1000.0)
+            verdicts = await asyncio.wait_for(asyncio.shield(future), timeout=max(remaining, 0.0))
             outcome = "scored"
         except TimeoutError:
             verdicts = [fallback_verdict(r.request_id, config, guard.model_version, "timeout") for r in requests]
             outcome = "timeout"
-        except IntentGuardError as exc:
+        except Exception as exc:  # noqa: BLE001 - scoring failed: the documented fallback, counted by kind
             log.error(json.dumps({"event": "score_failed", "call_id": call_id, "error": type(exc).__name__}))
             verdicts = [fallback_verdict(r.request_id, config, guard.model_version, "error") for r in requests]
-            outcome = "error"
+            outcome = "error" if isinstance(exc, IntentGuardError) else f"error:{type(exc).__name__}"
         elapsed = time.perf_counter() - started
         metrics.observe(verdicts, elapsed, outcome, degraded=bool(getattr(guard.store, "degraded", False)))
         log.info(
@@ -165,9 +187,11 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
     async def readyz() -> JSONResponse:
         store = guard.store
         ping = getattr(store, "ping", None)
-        reachable = True if ping is None else bool(await asyncio.get_running_loop().run_in_executor(executor, ping))
-        status = "ready" if reachable else "degraded"
-        metrics.degraded.set(0 if reachable else 1)
+        reachable = True if ping is None else bool(await asyncio.get_running_loop().run_in_executor(probes, ping))
+        # Reachable is not enough: a store that refuses writes (out of memory, a bad key) leaves
+        # the Guard on local state, and the store says so.
+        status = "ready" if reachable and not getattr(store, "degraded", False) else "degraded"
+        metrics.degraded.set(0 if status == "ready" else 1)
         return JSONResponse(
             {
                 "status": status,
@@ -195,8 +219,45 @@ def _valid(item: Any) -> bool:
     return True
 
 
-def _score(guard: Guard, requests: list[Request], in_flight: threading.BoundedSemaphore) -> list[Verdict]:
+class _CostEstimate:
+    """Scoring seconds per request, a moving average of the calls served (a batch that cannot fit
+    the remaining budget at this speed is refused up front rather than answered with fallbacks)."""
+
+    def __init__(self, prior_seconds: float = 0.0002) -> None:
+        self.per_request = prior_seconds
+        self._lock = threading.Lock()
+
+    def record(self, seconds: float, n: int) -> None:
+        with self._lock:
+            self.per_request = 0.8 * self.per_request + 0.2 * (seconds / max(n, 1))
+
+    def fits(self, remaining_seconds: float) -> int:
+        """How many requests fit in the remaining budget (with a 20% margin)."""
+        return int(0.8 * remaining_seconds / self.per_request) if self.per_request > 0 else 1 << 30
+
+
+async def _read_body(http: HttpRequest, limit: int) -> bytes | None:
+    """The body, or None as soon as it exceeds ``limit`` bytes (never read whole first)."""
+    declared = http.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in http.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _score(
+    guard: Guard, requests: list[Request], in_flight: threading.BoundedSemaphore, cost: _CostEstimate
+) -> list[Verdict]:
     try:
-        return guard.score_many(requests)
+        started = time.perf_counter()
+        verdicts = guard.score_many(requests)
+        cost.record(time.perf_counter() - started, len(requests))
+        return verdicts
     finally:
         in_flight.release()

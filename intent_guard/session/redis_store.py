@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import require
+from ..errors import StoreError, require
 from .entities import SCHEMAS
 from .state import EntityUpdate
 from .store import MemoryStore, StoreResult, Update
@@ -146,10 +146,12 @@ class RedisStore:
         self.client: Any = redis.Redis.from_url(  # type: ignore[attr-defined]
             url, socket_timeout=socket_timeout, socket_connect_timeout=socket_timeout
         )
+        # Every failure of the shared store falls back to local state: connection and timeout,
+        # out of memory and any other error reply (WRONGTYPE, a Lua error), an unreadable reply.
         self._errors: tuple[type[BaseException], ...] = (
-            redis.exceptions.ConnectionError,  # type: ignore[attr-defined]
-            redis.exceptions.TimeoutError,  # type: ignore[attr-defined]
+            redis.exceptions.RedisError,  # type: ignore[attr-defined]
             OSError,
+            StoreError,
         )
         source, self._schema_ids = _lua_schemas()
         self.script = self.client.register_script(_LUA_TEMPLATE.replace("{SCHEMAS}", source))
@@ -189,17 +191,20 @@ class RedisStore:
         args += [repr(float(value)) for _, value in marks]
         for _, schema, update in updates:
             if update.timestamp != t:
-                raise ValueError("RedisStore.apply takes the updates of one request (one timestamp)")
+                raise StoreError("RedisStore.apply takes the updates of one request (one timestamp)")
             args += _encode(update, self._schema_ids[schema.name])
         reply = self.script(keys=keys, args=args)
-        mark_values = [float(v) for v in reply[: len(marks)]]
-        states = [
-            np.frombuffer(raw, dtype="<f8").astype(np.float64)
-            for raw, (_, schema, _) in zip(reply[len(marks) :], updates, strict=True)
-        ]
+        try:
+            mark_values = [float(v) for v in reply[: len(marks)]]
+            states = [
+                np.frombuffer(raw, dtype="<f8").astype(np.float64)
+                for raw, (_, schema, _) in zip(reply[len(marks) :], updates, strict=True)
+            ]
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"unreadable reply from Redis: {type(exc).__name__}: {str(exc)[:80]}") from None
         for state, (_, schema, _) in zip(states, updates, strict=True):
             if len(state) != schema.size:
-                raise ValueError(f"Redis returned a state of {len(state)} floats for schema {schema.name}")
+                raise StoreError(f"Redis returned a state of {len(state)} floats for schema {schema.name}")
         return StoreResult(states, mark_values)
 
     def get(self, key: str) -> np.ndarray | None:

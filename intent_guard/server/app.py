@@ -30,6 +30,7 @@ from ..errors import ConfigError, IntentGuardError, InvalidRequestError
 from ..guard import Guard
 from ..types import Reason, Request, Verdict
 from .metrics import Metrics
+from .schema import components, score_openapi
 
 log = logging.getLogger("intent_guard.server")
 
@@ -99,7 +100,12 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
 
     cost = _CostEstimate()
 
-    @app.post("/v1/score", summary="Score one request, or a batch under 'requests'")
+    @app.post(
+        "/v1/score",
+        summary="Score one request, or a batch under 'requests'",
+        openapi_extra=score_openapi(),
+        response_model=None,
+    )
     async def score(http: HttpRequest) -> JSONResponse:
         started = time.perf_counter()
         call_id = http.headers.get("x-request-id") or uuid.uuid4().hex
@@ -203,11 +209,21 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
             }
         )
 
-    @app.get("/metrics", summary="Prometheus metrics")
+    @app.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
     async def prometheus() -> PlainTextResponse:
         body, content_type = metrics.render()
         return PlainTextResponse(body, media_type=content_type)
 
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            document = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            document.setdefault("components", {}).setdefault("schemas", {}).update(components())
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     return app
 
 

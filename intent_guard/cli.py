@@ -33,7 +33,7 @@ def _score(args: argparse.Namespace) -> int:
     try:
         started = time.perf_counter()
         size = source.stat().st_size
-        with Progress(size, "reading ") as bar:
+        with Progress(size, "reading ", unit="B") as bar:
             scan = scan_log(source, progress=lambda pos: bar.update(pos - bar.done))
         for bad in scan.bad[: args.show_errors]:
             print(f"skipped {name}:{bad.line}: {bad.message}", file=sys.stderr)

@@ -84,7 +84,7 @@ class Guard:
             )
         store = store or MemoryStore(max_entities=config.max_entities, ttl_seconds=config.ttl_seconds)
         pipeline = FeaturePipeline.from_manifest(manifest, store, kind)
-        scorer = OnnxScorer(manifest.path(manifest.data["scorer"]))
+        scorer = OnnxScorer(manifest.path(manifest.scorer))
         return cls(manifest=manifest, pipeline=pipeline, scorer=scorer, config=config, encoder_kind=kind)
 
     @property
@@ -133,7 +133,7 @@ class Guard:
     def _verdict(self, prepared: PreparedRequest) -> Verdict:
         c = self.pipeline.session(prepared)
         p = self.calibration(float(self.scorer.predict_proba(c.row[None, :])[0]))
-        (state,), _, degraded = self.store.apply(
+        (state,), degraded = self.store.apply(
             [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
         )
         account = AccountSnapshot.from_state(state)

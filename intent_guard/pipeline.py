@@ -142,16 +142,16 @@ class FeaturePipeline:
         # depend on the batch it came in (replayed features == served features, bit for bit).
         faiss.cvar.distance_compute_blas_threshold = 1 << 30
         embedder = load_embedder(
-            encoder or manifest.serving_encoder, manifest.path(spec["file"]), manifest.path(manifest.data["tokenizer"])
+            encoder or manifest.serving_encoder, manifest.path(spec.file), manifest.path(manifest.tokenizer)
         )
         return cls(
             embedder=embedder,
             windows=embedder.windows,  # type: ignore[attr-defined]
-            index=TemplateIndex.load(manifest.path(spec["index"])),
-            templates=load_templates(manifest.path(manifest.data["templates"])),
-            topic_centroids=load_topic_centroids(manifest.path(spec["topic_centroids"])),
+            index=TemplateIndex.load(manifest.path(spec.index)),
+            templates=load_templates(manifest.path(manifest.templates)),
+            topic_centroids=load_topic_centroids(manifest.path(spec.topic_centroids)),
             store=store,
-            template_like_similarity=manifest.data["template_like_similarity"],
+            template_like_similarity=manifest.template_like_similarity,
         )
 
     def run(self, requests: Sequence[Request | Mapping[str, Any]]) -> list[RequestFeatures]:
@@ -198,7 +198,7 @@ class FeaturePipeline:
             (account_key(request.account_id), ACCOUNT, account_update(obs)),
             *((key, LINK, link_update(obs, request.account_id)) for key in links.values()),
         ]
-        states, _, degraded = self.store.apply(updates)
+        states, degraded = self.store.apply(updates)
         inputs = FeatureInputs(
             sim=sim,
             cues=cues,

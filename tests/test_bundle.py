@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -55,3 +56,32 @@ def test_feature_contract_mismatch_is_refused(bundle_copy: Path) -> None:
 def test_not_a_bundle(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="manifest.json not found"):
         Guard.load(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        (lambda m: m.pop("scorer"), "'scorer'"),
+        (lambda m: m.update(template_like_similarity="high"), "'template_like_similarity'"),
+        (lambda m: m["encoders"]["static"].pop("index"), "encoders.static"),
+        (lambda m: m.update(serving_encoder="nope"), "no encoder 'nope'"),
+        (lambda m: m["thresholds"].pop("review"), "'review'"),
+        (lambda m: m.update(decision=[1]), "'decision'"),
+    ],
+)
+def test_a_missing_or_mistyped_manifest_field_is_a_bundle_error_naming_it(bundle_copy: Path, change, needle) -> None:
+    manifest = bundle_copy / "manifest.json"
+    data = json.loads(manifest.read_text())
+    change(data)
+    manifest.write_text(json.dumps(data))
+    with pytest.raises(BundleError, match=re.escape(needle)):
+        load_manifest(bundle_copy)
+
+
+def test_a_library_version_drift_is_a_warning(bundle_copy: Path) -> None:
+    manifest = bundle_copy / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["versions"]["numpy"] = "1.0.0"
+    manifest.write_text(json.dumps(data))
+    with pytest.warns(UserWarning, match="built with numpy 1.0.0"):
+        load_manifest(bundle_copy)

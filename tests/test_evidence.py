@@ -70,7 +70,7 @@ def test_evidence_fades_over_weeks() -> None:
     key = account_key("a")
     for i in range(5):
         store.apply([(key, ACCOUNT, evidence_update(T0 + i, 0.9))])
-    (later,), _, _ = store.apply([(key, ACCOUNT, evidence_update(T0 + 14 * 86400.0, 0.0))])
+    (later,), _ = store.apply([(key, ACCOUNT, evidence_update(T0 + 14 * 86400.0, 0.0))])
     assert account_score(later) < 0.9 * np.exp(-1.5)  # two weeks of a one-week decay
 
 

@@ -142,7 +142,7 @@ def test_memory_store_forgets_idle_entities_in_request_time() -> None:
     store = MemoryStore(max_entities=10, ttl_seconds=100.0)
     store.apply([("a:old", KEY, EntityUpdate(1000.0, ((META, 1.0),)))])
     store.apply([("a:new", KEY, EntityUpdate(1200.0, ((META, 1.0),)))])
-    (state,), _, _ = store.apply([("a:old", KEY, EntityUpdate(1300.0, ((META, 1.0),)))])
+    (state,), _ = store.apply([("a:old", KEY, EntityUpdate(1300.0, ((META, 1.0),)))])
     assert state[2] == 1 and store.expired == 1  # 300 s idle > 100 s TTL: started afresh
 
 
@@ -150,15 +150,8 @@ def test_a_far_future_request_expires_nobody_else() -> None:
     store = MemoryStore(max_entities=10, ttl_seconds=100.0)
     store.apply([("a:bystander", KEY, EntityUpdate(1000.0, ((META, 1.0),)))])
     store.apply([("a:attacker", KEY, EntityUpdate(4_000_000_000.0, ((META, 1.0),)))])
-    (state,), _, _ = store.apply([("a:bystander", KEY, EntityUpdate(1010.0, ((META, 1.0),)))])
+    (state,), _ = store.apply([("a:bystander", KEY, EntityUpdate(1010.0, ((META, 1.0),)))])
     assert state[2] == 2 and store.expired == 0
-
-
-def test_marks_are_set_once() -> None:
-    store = MemoryStore()
-    _, marks, _ = store.apply([], [("model:x", 50.0)])
-    _, again, _ = store.apply([], [("model:x", 90.0)])
-    assert marks == again == [50.0]
 
 
 def test_memory_store_is_atomic_across_threads() -> None:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from intent_guard import __version__
-from intent_guard.bundle import FORMAT_VERSION, MANIFEST, Manifest, sha256_file
+from intent_guard.bundle import FORMAT_VERSION, MANIFEST, Manifest, draft_manifest, sha256_file
 from intent_guard.embed import load_embedder
 from intent_guard.features import FEATURE_NAMES, describe
 from intent_guard.session.entities import TOPIC_BINS
@@ -125,7 +125,7 @@ def prepare(
         "thresholds": {"review": 1.0, "block": 1.0},
         "files": {},
     }
-    return Manifest(root=out, data=data)
+    return draft_manifest(out, data)
 
 
 def data_digest(paths: list[Path]) -> str:

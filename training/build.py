@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from intent_guard.bundle import draft_manifest
 from intent_guard.features import FEATURE_NAMES, monotone_constraints
 from intent_guard.pipeline import FeaturePipeline
 from intent_guard.scoring import OnnxScorer
@@ -131,6 +132,7 @@ def build(options: BuildOptions) -> dict[str, Any]:
     )
     probe = FeaturePipeline.from_manifest(manifest, MemoryStore())
     manifest.data["template_like_similarity"] = template_like_threshold(probe, benign_sample)
+    manifest = draft_manifest(manifest.root, manifest.data)  # the typed fields follow the data
     timings["prepare_s"] = time.perf_counter() - t
     print(f"template-like similarity: {manifest.data['template_like_similarity']}")
 
@@ -258,8 +260,9 @@ def build(options: BuildOptions) -> dict[str, Any]:
         "thresholds": thresholds,
     }
     (options.out / "evaluation.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    manifest_data = json.loads((options.out / "manifest.json").read_text(encoding="utf-8"))
     scored = Scored(
-        "new",
+        manifest_data["bundle_version"],
         test.y,
         test_p,
         test.account,
@@ -271,7 +274,6 @@ def build(options: BuildOptions) -> dict[str, Any]:
     baseline = None
     if options.baseline is not None:
         baseline = score_baseline(options.baseline, source, split_of, test)
-    manifest_data = json.loads((options.out / "manifest.json").read_text(encoding="utf-8"))
     report_dir = options.report or options.out / "report"
     write_report(
         scored, report_dir, manifest=manifest_data, baseline=baseline, ablation=ablated, stranger=stranger, lowo=lowo

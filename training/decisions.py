@@ -36,7 +36,7 @@ def account_evidence(accounts: np.ndarray, timestamps: np.ndarray, probabilities
     for i, (account, t, p) in enumerate(
         zip(accounts.tolist(), timestamps.tolist(), probabilities.tolist(), strict=True)
     ):
-        (state,), _, _ = store.apply([(account_key(account), ACCOUNT, evidence_update(t, p))])
+        (state,), _ = store.apply([(account_key(account), ACCOUNT, evidence_update(t, p))])
         out[i] = AccountSnapshot.from_state(state).score
     return out
 

@@ -48,21 +48,31 @@ def _curves(models: list[Scored], out: Path) -> None:
 
     plt = _plt()
     fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    floor = 1.0
     for model in models:
         fpr, tpr, _ = roc_curve(model.y, model.scores)
         roc_ax.plot(fpr, tpr, label=model.name)
         precision, recall, _ = precision_recall_curve(model.y, model.scores)
         pr_ax.plot(recall, precision, label=model.name)
+        floor = min(floor, float(np.quantile(precision, 0.01)), float(tpr[np.searchsorted(fpr, 1e-4)]))
+    prior = float(np.mean(models[0].y))
+    pr_ax.axhline(prior, color="grey", ls=":", lw=1, label=f"chance (prior {prior:.2f})")
     roc_ax.set(
         xscale="log",
         xlim=(1e-4, 1),
+        ylim=(max(0.0, floor - 0.05), 1.01),
         xlabel="benign requests flagged (FPR, log)",
-        ylabel="TPR",
-        title="ROC (request level)",
+        ylabel="campaign requests flagged (TPR)",
+        title="ROC (request level; dotted: 0.1% and 1% FPR)",
     )
     for target in (0.001, 0.01):
         roc_ax.axvline(target, color="grey", ls=":", lw=1)
-    pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall (request level)")
+    pr_ax.set(
+        xlabel="recall",
+        ylabel="precision",
+        ylim=(max(0.0, min(floor, prior) - 0.05), 1.01),
+        title="Precision-recall (request level)",
+    )
     roc_ax.legend(loc="lower right")
     pr_ax.legend(loc="lower left")
     fig.tight_layout()
@@ -99,15 +109,27 @@ def _distributions(model: Scored, out: Path) -> None:
 def _calibration(model: Scored, out: Path) -> dict[str, Any]:
     plt = _plt()
     result = calibration(model.y, model.scores)
-    fig, ax = plt.subplots(figsize=(4.5, 4.2))
-    ax.plot([0, 1], [0, 1], color="grey", ls=":")
+    fig, (ax, counts) = plt.subplots(2, 1, figsize=(5, 5.6), sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", label="perfect")
     bins = result["bins"]
-    ax.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], marker="o")
+    ax.plot([b["predicted"] for b in bins], [b["observed"] for b in bins], marker="o", label=model.name)
+    for b in bins:
+        ax.annotate(
+            f"n={b['count']:,}",
+            (b["predicted"], b["observed"]),
+            xytext=(4, -10),
+            textcoords="offset points",
+            fontsize=6,
+        )
     ax.set(
-        xlabel="mean predicted probability",
         ylabel="observed campaign share",
-        title=f"Calibration (ECE {result['ece']:.3f})",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"Calibration on the test split (ECE {result['ece']:.3f}, 10 bins)",
     )
+    ax.legend(loc="upper left")
+    counts.bar([b["predicted"] for b in bins], [b["count"] for b in bins], width=0.05)
+    counts.set(yscale="log", xlabel="mean predicted probability (bin)", ylabel="requests (log)")
     fig.tight_layout()
     fig.savefig(out / "calibration.png")
     plt.close(fig)
@@ -118,14 +140,20 @@ def _importance(model: Scored, out: Path, top: int = 20) -> None:
     if not model.importance:
         return
     plt = _plt()
+    from matplotlib.ticker import EngFormatter
+
     kinds = list(model.importance)
     fig, axes = plt.subplots(1, len(kinds), figsize=(5.5 * len(kinds), 0.28 * top + 1.2))
     for ax, kind in zip(np.atleast_1d(axes), kinds, strict=True):
         values = model.importance[kind]
         names = sorted(values, key=values.get, reverse=True)[:top][::-1]
         ax.barh(names, [values[n] for n in names])
-        ax.set(title=f"feature importance: {kind}")
+        unit = "total split gain" if kind == "gain" else "mean |SHAP| (log-odds) on 5,000 test rows"
+        ax.set(title=f"Top {top} features by {kind}", xlabel=unit)
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
         ax.tick_params(axis="y", labelsize=7)
+        ax.tick_params(axis="x", labelrotation=30)
+    fig.suptitle(f"Feature importance, {model.name}")
     fig.tight_layout()
     fig.savefig(out / "feature_importance.png")
     plt.close(fig)
@@ -138,14 +166,23 @@ def _detection(rtd: Mapping[str, Mapping[str, float]], out: Path) -> None:
     medians = [
         0.0 if np.isnan(rtd[c]["median_requests_to_detect"]) else rtd[c]["median_requests_to_detect"] for c in campaigns
     ]
-    ax.barh(campaigns, medians)
+    never = [np.isnan(rtd[c]["median_requests_to_detect"]) for c in campaigns]
+    ax.barh(
+        campaigns,
+        [1.0 if n else m for m, n in zip(medians, never, strict=True)],
+        color=["lightgrey" if n else "C0" for n in never],
+    )
     for i, c in enumerate(campaigns):
-        label = f"{medians[i]:g} requests; {rtd[c]['detected_share']:.0%} of {int(rtd[c]['accounts'])} accounts flagged"
-        ax.annotate(label, (medians[i], i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7)
-    ax.set_xlim(0, max(medians + [1.0]) * 1.8)
+        flagged = f"{rtd[c]['detected_share']:.0%} of {int(rtd[c]['accounts'])} accounts flagged"
+        label = f"never flagged ({flagged})" if never[i] else f"median {medians[i]:g} requests; {flagged}"
+        ax.annotate(
+            label, (max(medians[i], 1.0), i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7
+        )
+    ax.set_xscale("log")
+    ax.set_xlim(1, max(medians + [10.0]) * 30)
     ax.set(
-        xlabel="median requests an account sends before its first review/block",
-        title="Requests to detect, per held-out campaign",
+        xlabel="median requests an account sends before its first flag (log; request probability >= review)",
+        title="Requests to detect, per held-out campaign (grey: never flagged)",
     )
     fig.tight_layout()
     fig.savefig(out / "requests_to_detect.png")

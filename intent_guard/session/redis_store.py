@@ -1,7 +1,7 @@
 """Session state in Redis, shared by every server process: one atomic Lua call per request.
 
 The Lua script applies :func:`intent_guard.session.state.update_state`'s rule server side, so a
-request's account, key and link-value updates (and its first-seen marks) happen in one round trip
+request's account and link-value updates happen in one round trip
 and atomically: no lost updates however many processes score at once. States are stored as packed
 little-endian float64 strings; keys expire after ``ttl_seconds`` of wall-clock idleness, and a
 state idle for longer than that in *request* time is reset, as in the memory store.
@@ -33,16 +33,9 @@ local schemas = {SCHEMAS}
 local t = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
 local expire = tonumber(ARGV[3])
-local n_marks = tonumber(ARGV[4])
 local out = {}
-local marks = {}
-for m = 1, n_marks do
-  redis.call('SET', KEYS[m], ARGV[4 + m], 'NX', 'EX', expire)
-  marks[m] = tonumber(redis.call('GET', KEYS[m]))
-  out[#out + 1] = string.format('%.17g', marks[m])
-end
-local a = 5 + n_marks
-for k = n_marks + 1, #KEYS do
+local a = 4
+for k = 1, #KEYS do
   local s = schemas[tonumber(ARGV[a])]
   local size = s.size
   local fmt = '<' .. string.rep('d', size)
@@ -89,14 +82,7 @@ for k = n_marks + 1, #KEYS do
     local index = s.stamp_start + stamp + 1
     if t > v[index] then v[index] = t end
   end
-  local mark = tonumber(ARGV[a + 1])
-  if mark >= 0 then
-    if t - marks[mark + 1] < tonumber(ARGV[a + 3]) then
-      local index = tonumber(ARGV[a + 2]) + 1
-      v[index] = v[index] + 1.0
-    end
-  end
-  a = a + 4
+  a = a + 1
   if t > v[1] then v[1] = t end
   if tally then v[3] = v[3] + 1 end
   local packed = struct.pack(fmt, unpack(v))
@@ -124,8 +110,7 @@ def _encode(update: EntityUpdate, schema_id: int) -> list[str]:
     args = [str(schema_id), str(len(update.increments)), "1" if update.tally else "0"]
     for index, amount in update.increments:
         args += [str(index), repr(float(amount))]
-    mark, index, window = update.recent_mark if update.recent_mark is not None else (-1, 0, 0.0)
-    args += [str(update.stamp), str(mark), str(index), repr(float(window))]
+    args.append(str(update.stamp))
     return args
 
 
@@ -164,10 +149,10 @@ class RedisStore:
         self._down_until = 0.0
         self._lock = threading.Lock()
 
-    def apply(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]] = ()) -> StoreResult:
+    def apply(self, updates: Sequence[Update]) -> StoreResult:
         if time.monotonic() >= self._down_until:
             try:
-                result = self._apply_remote(updates, marks)
+                result = self._apply_remote(updates)
             except self._errors as exc:
                 with self._lock:
                     self._down_until = time.monotonic() + self.retry_seconds
@@ -181,31 +166,29 @@ class RedisStore:
         with self._lock:
             self.degraded = True
             self.fallbacks += 1
-        local = self.fallback.apply(updates, marks)
-        return StoreResult(local.states, local.marks, degraded=True)
+        local = self.fallback.apply(updates)
+        return StoreResult(local.states, degraded=True)
 
-    def _apply_remote(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]]) -> StoreResult:
+    def _apply_remote(self, updates: Sequence[Update]) -> StoreResult:
         t = max((u.timestamp for _, _, u in updates), default=0.0)
-        keys = [self.prefix + key for key, _ in marks] + [self.prefix + key for key, _, _ in updates]
-        args: list[str] = [repr(float(t)), repr(self.ttl_seconds), str(int(self.ttl_seconds)), str(len(marks))]
-        args += [repr(float(value)) for _, value in marks]
+        keys = [self.prefix + key for key, _, _ in updates]
+        args: list[str] = [repr(float(t)), repr(self.ttl_seconds), str(int(self.ttl_seconds))]
         for _, schema, update in updates:
             if update.timestamp != t:
                 raise StoreError("RedisStore.apply takes the updates of one request (one timestamp)")
             args += _encode(update, self._schema_ids[schema.name])
         reply = self.script(keys=keys, args=args)
         try:
-            mark_values = [float(v) for v in reply[: len(marks)]]
             states = [
                 np.frombuffer(raw, dtype="<f8").astype(np.float64)
-                for raw, (_, schema, _) in zip(reply[len(marks) :], updates, strict=True)
+                for raw, (_, schema, _) in zip(reply, updates, strict=True)
             ]
         except (TypeError, ValueError) as exc:
             raise StoreError(f"unreadable reply from Redis: {type(exc).__name__}: {str(exc)[:80]}") from None
         for state, (_, schema, _) in zip(states, updates, strict=True):
             if len(state) != schema.size:
                 raise StoreError(f"Redis returned a state of {len(state)} floats for schema {schema.name}")
-        return StoreResult(states, mark_values)
+        return StoreResult(states)
 
     def get(self, key: str) -> np.ndarray | None:
         raw = self.client.get(self.prefix + key)

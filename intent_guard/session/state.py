@@ -91,9 +91,6 @@ class EntityUpdate:
     timestamp: float
     increments: tuple[tuple[int, float], ...]  # (state index, amount)
     stamp: int = -1  # index among the schema's stamp slots, or -1
-    #: (mark position in the same store call, state index, window seconds): add 1 at the index
-    #: when the mark (e.g. a model's first appearance) is less than ``window`` old.
-    recent_mark: tuple[int, int, float] | None = None
     #: False for a second write about the same request (e.g. its probability, after scoring): the
     #: increments are added, but it is not counted as another request (no count, no gap).
     tally: bool = True
@@ -103,12 +100,8 @@ def new_state(schema: Schema) -> np.ndarray:
     return np.zeros(schema.size, dtype=np.float64)
 
 
-def update_state(
-    schema: Schema, state: np.ndarray | None, update: EntityUpdate, marks: list[float] | None = None
-) -> np.ndarray:
+def update_state(schema: Schema, state: np.ndarray | None, update: EntityUpdate) -> np.ndarray:
     """Return the state after ``update`` (a new array; ``state`` is left unchanged).
-
-    ``marks`` are the values of the marks set in the same store call (for ``recent_mark``).
 
     ``intent_guard/session/redis_lua.py`` implements the same rule in Lua; the Redis store's tests
     check that both agree.
@@ -123,10 +116,6 @@ def update_state(
         out[META : META + schema.n_slots] *= np.exp(-dt / schema.horizons)
     for index, amount in update.increments:
         out[index] += amount
-    if update.recent_mark is not None and marks is not None:
-        position, index, window = update.recent_mark
-        if t - marks[position] < window:
-            out[index] += 1.0
     gap = schema.gap_slot
     if gap is not None and not first and update.tally:
         x = math.log1p(dt)

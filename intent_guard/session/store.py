@@ -1,7 +1,7 @@
 """Session stores: where entity states live. In memory (bounded: LRU + TTL) by default.
 
-A store applies one request's updates atomically (all its entities, in one call) and keeps
-*first-seen marks* (e.g. when a model name first appeared in traffic: set once, then read).
+A store applies one request's updates atomically (all its entities, in one call). It keeps
+nothing else: every state is an entity's, with the same meaning, expiry and size in every store.
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from ..errors import ConfigError
 from .state import LAST_T, EntityUpdate, Schema, update_state
 
 Update = tuple[str, Schema, EntityUpdate]
-MAX_MARKS = 10_000
 
 
 class StoreResult(NamedTuple):
-    """States after one request's updates, its marks' values, and whether a fallback answered."""
+    """States after one request's updates, and whether a fallback (local state) answered."""
 
     states: list[np.ndarray]
-    marks: list[float]
     degraded: bool = False
 
 
@@ -34,9 +32,8 @@ class SessionStore(Protocol):
 
     degraded: bool
 
-    def apply(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]] = ()) -> StoreResult:
-        """Set each mark if absent, then update each (key, schema, update) in order. Returns the
-        states after the updates and the marks' values (the first time each was set)."""
+    def apply(self, updates: Sequence[Update]) -> StoreResult:
+        """Update each (key, schema, update) in order, atomically; returns the states after."""
         ...
 
     def get(self, key: str) -> np.ndarray | None:
@@ -69,7 +66,6 @@ class MemoryStore:
         self.ttl_seconds = float(ttl_seconds)
         # States are kept as immutable bytes (33 B of overhead, against 112 B for an ndarray).
         self._states: OrderedDict[str, bytes] = OrderedDict()
-        self._marks: OrderedDict[str, float] = OrderedDict()
         self._lock = threading.Lock()
         self.evicted = 0
         self.expired = 0
@@ -77,10 +73,9 @@ class MemoryStore:
     def __len__(self) -> int:
         return len(self._states)
 
-    def apply(self, updates: Sequence[Update], marks: Sequence[tuple[str, float]] = ()) -> StoreResult:
+    def apply(self, updates: Sequence[Update]) -> StoreResult:
         out: list[np.ndarray] = []
         with self._lock:
-            values = [self._mark(key, t) for key, t in marks]
             for key, schema, update in updates:
                 raw = self._states.get(key)
                 state = None if raw is None else np.frombuffer(raw, dtype=np.float64)
@@ -89,22 +84,12 @@ class MemoryStore:
                 ):
                     state = None
                     self.expired += 1
-                new = update_state(schema, state, update, values)
+                new = update_state(schema, state, update)
                 self._states[key] = new.tobytes()
                 self._states.move_to_end(key)
                 out.append(new)
             self._evict()
-        return StoreResult(out, values)
-
-    def _mark(self, key: str, t: float) -> float:
-        value = self._marks.get(key)
-        if value is None:
-            value = self._marks[key] = t
-            if len(self._marks) > MAX_MARKS:
-                self._marks.popitem(last=False)
-        else:
-            self._marks.move_to_end(key)
-        return value
+        return StoreResult(out)
 
     def get(self, key: str) -> np.ndarray | None:
         with self._lock:

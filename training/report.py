@@ -179,7 +179,7 @@ def _detection(rtd: Mapping[str, Mapping[str, float]], out: Path) -> None:
             label, (max(medians[i], 1.0), i), xytext=(4, 0), textcoords="offset points", va="center", fontsize=7
         )
     ax.set_xscale("log")
-    ax.set_xlim(1, max(medians + [10.0]) * 30)
+    ax.set_xlim(1, max(medians + [10.0]) * 80)
     ax.set(
         xlabel="median requests an account sends before its first flag (log; request probability >= review)",
         title="Requests to detect, per held-out campaign (grey: never flagged)",

@@ -19,7 +19,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI
@@ -28,9 +28,11 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from ..errors import ConfigError, IntentGuardError, InvalidRequestError
 from ..guard import Guard
+from ..integrations.identity import Identity, log_verdict, refusal_message
+from ..integrations.litellm_api import to_request as litellm_request
 from ..types import Reason, Request, Verdict
 from .metrics import Metrics
-from .schema import components, score_openapi
+from .schema import components, litellm_openapi, score_openapi
 
 log = logging.getLogger("intent_guard.server")
 
@@ -48,6 +50,8 @@ class ServerConfig:
     max_batch: int = MAX_BATCH
     workers: int = 2
     max_in_flight: int = 64
+    #: Which caller id becomes the account in the gateway endpoints (LiteLLM's Generic Guardrail API).
+    identity: Identity = field(default_factory=Identity)
 
     def __post_init__(self) -> None:
         if self.fail_mode not in ("open", "closed"):
@@ -184,6 +188,49 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         )
         body_out: Any = {"verdicts": [v.to_dict() for v in verdicts]} if batch else verdicts[0].to_dict()
         return JSONResponse(body_out, headers={"x-request-id": call_id})
+
+    @app.post(
+        "/beta/litellm_basic_guardrail_api",
+        summary="LiteLLM Generic Guardrail API: BLOCKED on the account's block decision, else NONE",
+        openapi_extra=litellm_openapi(),
+        response_model=None,
+    )
+    async def litellm_guardrail(http: HttpRequest) -> JSONResponse:
+        started = time.perf_counter()
+        body = await _read_body(http, config.max_body_bytes)
+        if body is None:
+            return error(413, f"body exceeds the limit of {config.max_body_bytes} bytes", "too_large")
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError) as exc:
+            return error(400, f"body is not valid JSON: {str(exc)[:200]}", "bad_json")
+        if not isinstance(payload, dict):
+            return error(422, "the body must be a JSON object", "invalid")
+        if payload.get("input_type") == "response":
+            return JSONResponse({"action": "NONE"})  # only requests are scored
+        try:
+            request = Request.from_dict(litellm_request(payload, config.identity))
+        except InvalidRequestError as exc:
+            return error(422, str(exc), "invalid")
+        if not in_flight.acquire(blocking=False):
+            return error(429, "too many requests in flight; retry shortly", "overloaded")
+        remaining = config.budget_ms / 1000.0 - (time.perf_counter() - started)
+        future = asyncio.get_running_loop().run_in_executor(executor, _score, guard, [request], in_flight, cost)
+        try:
+            (verdict,) = await asyncio.wait_for(asyncio.shield(future), timeout=max(remaining, 0.0))
+            outcome = "scored"
+        except TimeoutError:
+            verdict, outcome = fallback_verdict(request.request_id, config, guard.model_version, "timeout"), "timeout"
+        except Exception as exc:  # noqa: BLE001 - the gateway gets NONE (fail-open) and the failure is counted
+            verdict = fallback_verdict(request.request_id, config, guard.model_version, "error")
+            outcome = f"error:{type(exc).__name__}"
+        metrics.observe(
+            [verdict], time.perf_counter() - started, outcome, bool(getattr(guard.store, "degraded", False))
+        )
+        log_verdict(request.request_id, verdict, "litellm_generic_guardrail_api")
+        if verdict.decision == "block":
+            return JSONResponse({"action": "BLOCKED", "blocked_reason": refusal_message(request.request_id)})
+        return JSONResponse({"action": "NONE"})
 
     @app.get("/healthz", summary="The process is up")
     async def healthz() -> dict[str, str]:

@@ -78,6 +78,26 @@ class ErrorModel(BaseModel):
     error: str = Field(description="what is wrong, naming the field where there is one")
 
 
+class LiteLLMGuardrailRequest(BaseModel):
+    """LiteLLM's Generic Guardrail API call (the fields intent_guard reads; others are ignored)."""
+
+    model_config = ConfigDict(extra="allow")
+    texts: list[str]
+    images: list[str] | None = None
+    tools: list[dict[str, Any]] | None = None
+    request_data: dict[str, Any] = Field(
+        description="the caller: user_api_key_hash, _user_id, _team_id, _org_id, _end_user_id (one at least)"
+    )
+    input_type: Literal["request", "response"] | None = None
+    litellm_call_id: str | None = None
+    litellm_trace_id: str | None = None
+
+
+class LiteLLMGuardrailResponse(BaseModel):
+    action: Literal["BLOCKED", "NONE"]
+    blocked_reason: str | None = Field(default=None, description="a generic refusal and a reference id, no reasons")
+
+
 #: The models whose JSON schemas go into the OpenAPI components.
 COMPONENTS: tuple[type[BaseModel], ...] = (
     RequestModel,
@@ -85,6 +105,8 @@ COMPONENTS: tuple[type[BaseModel], ...] = (
     VerdictModel,
     BatchVerdictsModel,
     ErrorModel,
+    LiteLLMGuardrailRequest,
+    LiteLLMGuardrailResponse,
 )
 
 
@@ -108,6 +130,25 @@ def score_openapi() -> dict[str, Any]:
             "400": {"description": "Body is not valid JSON / UTF-8", **error},
             "413": {"description": "Body or batch too large (for the limit, or for the time budget)", **error},
             "422": {"description": "A field is invalid (the message names it)", **error},
+            "429": {"description": "Too many calls in flight; retry shortly", **error},
+            "500": {"description": "A bug: logged and counted in /metrics", **error},
+        },
+    }
+
+
+def litellm_openapi() -> dict[str, Any]:
+    """``openapi_extra`` of the LiteLLM Generic Guardrail API endpoint."""
+    error = {"content": {"application/json": {"schema": _ref(ErrorModel)}}}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(LiteLLMGuardrailRequest)}}},
+        "responses": {
+            "200": {
+                "description": "BLOCKED when the caller's account is blocked, else NONE",
+                "content": {"application/json": {"schema": _ref(LiteLLMGuardrailResponse)}},
+            },
+            "400": {"description": "Body is not valid JSON / UTF-8", **error},
+            "413": {"description": "Body too large", **error},
+            "422": {"description": "No texts, or no caller id in request_data", **error},
             "429": {"description": "Too many calls in flight; retry shortly", **error},
             "500": {"description": "A bug: logged and counted in /metrics", **error},
         },

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import socket
 import subprocess
 import sys
 import threading
@@ -26,6 +25,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.sidecar import start_sidecar  # noqa: E402
 
 PROMPT = "Solve step by step, showing every intermediate step of your reasoning: a train leaves at 3 pm at 60 km/h."
 
@@ -46,28 +47,6 @@ def rss_mib(pid: int | str = "self") -> tuple[float, float]:
         key, _, value = line.partition(":")
         fields[key] = value.strip()
     return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
-
-
-def start_server(port: int, budget_ms: float) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [sys.executable, "-m", "intent_guard.cli", "serve", "--port", str(port), "--budget-ms", str(budget_ms)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _ in range(300):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return server
-        time.sleep(0.1)
-    server.kill()
-    raise RuntimeError("the sidecar did not start")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def batches(base: str, sizes: list[int], calls: int) -> None:
@@ -190,9 +169,7 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=300)
     parser.add_argument("--post-mb", type=int, default=300)
     args = parser.parse_args()
-    port = free_port()
-    server = start_server(port, budget_ms=50.0)
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_sidecar(budget_ms=50.0)
     try:
         batches(base, args.batches, args.calls)
         readiness_under_load(base, args.probes)

@@ -12,8 +12,6 @@ p50 and p99 of each; every caller is a fresh account so the policy does the same
 from __future__ import annotations
 
 import argparse
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -22,6 +20,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.sidecar import start_sidecar  # noqa: E402
 
 TEXT = "Summarise the following customer review in two sentences: the lamp arrived late but works well."
 
@@ -83,23 +83,10 @@ def litellm(calls: int) -> None:
 
     from intent_guard import Guard
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "intent_guard.cli", "serve", "--port", str(port), "--budget-ms", "1000"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_sidecar(budget_ms=1000.0)
     guard = Guard.load()
     try:
-        for _ in range(300):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/beta/litellm_basic_guardrail_api"
+        url = f"{base}/beta/litellm_basic_guardrail_api"
         endpoint, inline = [], []
         with httpx.Client() as client:
             for i in range(calls + 50):

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,6 +19,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from benchmarks.sidecar import start_sidecar  # noqa: E402
 
 PROMPTS = [
     "Solve step by step, showing every intermediate step of your reasoning: a train leaves at 3 pm at 60 km/h.",
@@ -65,22 +65,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 4, 16, 64])
     args = parser.parse_args()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "intent_guard.cli", "serve", "--port", str(port), "--budget-ms", "1000"],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, base = start_sidecar(budget_ms=1000.0)
     try:
-        for _ in range(200):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.1)
-        url = f"http://127.0.0.1:{port}/v1/score"
+        url = f"{base}/v1/score"
         asyncio.run(drive(url, 200, 4))  # warm-up
         print("| concurrency | requests/s | p50 ms | p99 ms |")
         print("|---|---|---|---|")

@@ -104,6 +104,25 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
 
     cost = _CostEstimate()
 
+    async def counted(call_id: str, handler: Any) -> JSONResponse:
+        """Run an endpoint's work; an unexpected exception is a 500 that is logged and counted."""
+        try:
+            return await handler
+        except Exception as exc:  # noqa: BLE001 - a 500 is a bug: count it, log it, say so
+            metrics.errors.labels(kind=f"internal:{type(exc).__name__}").inc()
+            log.error(json.dumps({"event": "internal_error", "call_id": call_id, "error": type(exc).__name__}))
+            return JSONResponse({"error": "internal error (logged and counted)"}, status_code=500)
+
+    async def read_json(http: HttpRequest) -> tuple[Any, JSONResponse | None]:
+        """The parsed body, or the 4xx to answer (over the size limit, not JSON)."""
+        body = await _read_body(http, config.max_body_bytes)
+        if body is None:
+            return None, error(413, f"body exceeds the limit of {config.max_body_bytes} bytes", "too_large")
+        try:
+            return json.loads(body), None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, 4,300+ digit integers
+            return None, error(400, f"body is not valid JSON: {str(exc)[:200]}", "bad_json")
+
     @app.post(
         "/v1/score",
         summary="Score one request, or a batch under 'requests'",
@@ -113,21 +132,12 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
     async def score(http: HttpRequest) -> JSONResponse:
         started = time.perf_counter()
         call_id = http.headers.get("x-request-id") or uuid.uuid4().hex
-        try:
-            return await _score_call(http, started, call_id)
-        except Exception as exc:  # noqa: BLE001 - a 500 is a bug: count it, log it, say so
-            metrics.errors.labels(kind=f"internal:{type(exc).__name__}").inc()
-            log.error(json.dumps({"event": "internal_error", "call_id": call_id, "error": type(exc).__name__}))
-            return JSONResponse({"error": "internal error (logged and counted)"}, status_code=500)
+        return await counted(call_id, _score_call(http, started, call_id))
 
     async def _score_call(http: HttpRequest, started: float, call_id: str) -> JSONResponse:
-        body = await _read_body(http, config.max_body_bytes)
-        if body is None:
-            return error(413, f"body exceeds the limit of {config.max_body_bytes} bytes", "too_large")
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, 4,300+ digit integers
-            return error(400, f"body is not valid JSON: {str(exc)[:200]}", "bad_json")
+        payload, refused = await read_json(http)
+        if refused is not None:
+            return refused
         batch = isinstance(payload, dict) and "requests" in payload
         items = payload["requests"] if batch else [payload]
         if not isinstance(items, list) or not items:
@@ -196,14 +206,12 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         response_model=None,
     )
     async def litellm_guardrail(http: HttpRequest) -> JSONResponse:
-        started = time.perf_counter()
-        body = await _read_body(http, config.max_body_bytes)
-        if body is None:
-            return error(413, f"body exceeds the limit of {config.max_body_bytes} bytes", "too_large")
-        try:
-            payload = json.loads(body)
-        except (ValueError, RecursionError) as exc:
-            return error(400, f"body is not valid JSON: {str(exc)[:200]}", "bad_json")
+        return await counted(uuid.uuid4().hex, _litellm_call(http, time.perf_counter()))
+
+    async def _litellm_call(http: HttpRequest, started: float) -> JSONResponse:
+        payload, refused = await read_json(http)
+        if refused is not None:
+            return refused
         if not isinstance(payload, dict):
             return error(422, "the body must be a JSON object", "invalid")
         if payload.get("input_type") == "response":

@@ -20,7 +20,9 @@ class Identity:
     """Which of the caller's ids becomes the ``account_id``: the first non-empty one, in order.
 
     A campaign spreads over keys but rarely over organisations or teams, so the default prefers
-    the widest id the gateway knows (org, then team, then user, then the key itself).
+    the widest id the gateway knows (org, then team, then user, then the key itself). Names:
+    ``org_id``, ``team_id``, ``user_id``, ``end_user_id`` (LiteLLM's, from the OpenAI ``user``
+    field), ``key_hash``.
     """
 
     account_from: tuple[str, ...] = ("org_id", "team_id", "user_id", "key_hash")

@@ -56,7 +56,7 @@ def main() -> int:
 
     def decide() -> None:
         p = guard.calibration(raw)
-        guard.policy.decide(p, AccountSnapshot.from_state(state), reasons)
+        guard.policy.decide(p, AccountSnapshot(state), reasons)
 
     decision_s, score_s = [], []
     for i in range(args.repeats):

@@ -141,9 +141,10 @@ def _parse(root: Path, where: Path, data: Mapping[str, Any]) -> Manifest:
     thresholds = _field(data, "thresholds", dict, where, "an object")
     for key in ("review", "block"):
         _field(thresholds, key, (int, float), where, "a number (in thresholds)")
-    decision = data.get("decision")
-    if decision is not None and not isinstance(decision, dict):
-        raise BundleError(f"{where}: the field 'decision' must be an object")
+    decision = _field(data, "decision", dict, where, "an object (calibration and account thresholds)")
+    for key in ("account_review", "account_block", "request_review"):
+        _field(decision, key, (int, float), where, "a number (in decision)")
+    _field(decision, "calibration", dict, where, "an object (in decision)")
     manifest = Manifest(
         root=root,
         data=data,

@@ -140,7 +140,7 @@ def write_calibrated_bundle(source: Path, out: Path, fitted: dict[str, Any], log
         raise IntentGuardError(f"{out} exists and is not empty: choose a new directory for the calibrated bundle")
     shutil.copytree(manifest.root, out, dirs_exist_ok=True)
     data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    decision = dict(data.get("decision") or {})
+    decision = dict(data["decision"])
     decision.update({k: fitted[k] for k in ("account_review", "account_block", "request_review")})
     decision.update(
         {

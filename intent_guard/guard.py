@@ -44,7 +44,8 @@ class Guard:
         self.scorer = scorer
         self.config = config
         self.encoder_kind = encoder_kind
-        bundled = DecisionThresholds.from_manifest(manifest.data.get("decision"), manifest.data["thresholds"])
+        decision = manifest.data["decision"]
+        bundled = DecisionThresholds.from_manifest(decision)
         self.policy = Policy(
             DecisionThresholds(
                 account_review=_pick(config.review_threshold, bundled.account_review),
@@ -53,7 +54,7 @@ class Guard:
             ),
             block_min_requests=config.block_min_requests,
         )
-        self.calibration = Platt.from_manifest((manifest.data.get("decision") or {}).get("calibration"))
+        self.calibration = Platt.from_manifest(decision["calibration"])
         self.shadow: Shadow | None = None
         self._reference = feature_reference(FEATURE_NAMES, manifest.data.get("feature_reference", {}))
         suffix = "" if encoder_kind == manifest.serving_encoder else f"+{encoder_kind}"
@@ -136,7 +137,7 @@ class Guard:
         (state,), degraded = self.store.apply(
             [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
         )
-        account = AccountSnapshot.from_state(state)
+        account = AccountSnapshot(state)
         request_reasons = build_reasons(
             c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
         )

@@ -67,6 +67,8 @@ def test_not_a_bundle(tmp_path: Path) -> None:
         (lambda m: m.update(serving_encoder="nope"), "no encoder 'nope'"),
         (lambda m: m["thresholds"].pop("review"), "'review'"),
         (lambda m: m.update(decision=[1]), "'decision'"),
+        (lambda m: m.pop("decision"), "'decision'"),
+        (lambda m: m["decision"].pop("account_block"), "'account_block'"),
     ],
 )
 def test_a_missing_or_mistyped_manifest_field_is_a_bundle_error_naming_it(bundle_copy: Path, change, needle) -> None:

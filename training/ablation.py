@@ -21,22 +21,29 @@ VARIANTS: dict[str, tuple[str, ...]] = {
 }
 
 
+def train_on_groups(train: Replayed, groups: tuple[str, ...], *, rounds: int, seed: int) -> tuple[Any, list[int]]:
+    """The build's LightGBM recipe (monotone, account-balanced) on the features of ``groups`` only;
+    returns the booster and the feature columns it reads."""
+    columns = [FEATURE_NAMES.index(f) for g in groups for f in FEATURE_GROUPS[g]]
+    names = [FEATURE_NAMES[c] for c in columns]
+    booster = train_lightgbm(
+        train.X[:, columns],
+        train.y,
+        names,
+        rounds=rounds,
+        seed=seed,
+        monotone=monotone_constraints(names),
+        accounts=train.account,
+    )
+    return booster, columns
+
+
 def ablation(
     train: Replayed, calib: Replayed, test: Replayed, *, review_fpr: float, rounds: int, seed: int
 ) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, groups in VARIANTS.items():
-        columns = [FEATURE_NAMES.index(f) for g in groups for f in FEATURE_GROUPS[g]]
-        names = [FEATURE_NAMES[c] for c in columns]
-        booster = train_lightgbm(
-            train.X[:, columns],
-            train.y,
-            names,
-            rounds=rounds,
-            seed=seed,
-            monotone=monotone_constraints(names),
-            accounts=train.account,
-        )
+        booster, columns = train_on_groups(train, groups, rounds=rounds, seed=seed)
         calib_p = booster.predict(calib.X[:, columns])
         review = threshold_at_fpr(calib_p[calib.y == 0], review_fpr)
         test_p = booster.predict(test.X[:, columns])

@@ -37,7 +37,7 @@ def account_evidence(accounts: np.ndarray, timestamps: np.ndarray, probabilities
         zip(accounts.tolist(), timestamps.tolist(), probabilities.tolist(), strict=True)
     ):
         (state,), _ = store.apply([(account_key(account), ACCOUNT, evidence_update(t, p))])
-        out[i] = AccountSnapshot.from_state(state).score
+        out[i] = AccountSnapshot(state).score
     return out
 
 

@@ -109,20 +109,10 @@ def content_channel(train: Replayed, stranger: Replayed, *, rounds: int, seed: i
     training) and ``content model`` (a monotone LightGBM on the content features alone, trained on
     the synthetic rows). ``stranger.population`` holds each request's population.
     """
-    from intent_guard.features import FEATURE_GROUPS
+    from .ablation import train_on_groups
 
-    columns = [FEATURE_NAMES.index(f) for f in FEATURE_GROUPS["content"]]
-    names = [FEATURE_NAMES[c] for c in columns]
-    sim_columns = [FEATURE_NAMES.index(f) for f in names if f.startswith("sim_max_") and f != "sim_max_system"]
-    booster = train_lightgbm(
-        train.X[:, columns],
-        train.y,
-        names,
-        rounds=rounds,
-        seed=seed,
-        monotone=monotone_constraints(names),
-        accounts=train.account,
-    )
+    booster, columns = train_on_groups(train, ("content",), rounds=rounds, seed=seed)
+    sim_columns = [i for i, f in enumerate(FEATURE_NAMES) if f.startswith("sim_max_") and f != "sim_max_system"]
     scores = {
         "similarity": stranger.X[:, sim_columns].max(axis=1),
         "content model": booster.predict(stranger.X[:, columns]),

@@ -46,10 +46,8 @@ class Platt:
         return 1.0 / (1.0 + np.exp(-(self.a * np.log(p / (1.0 - p)) + self.b)))
 
     @classmethod
-    def from_manifest(cls, data: Mapping[str, Any] | None) -> Platt:
-        """The bundle's calibration (the identity for a bundle built before calibration existed)."""
-        if not data:
-            return cls()
+    def from_manifest(cls, data: Mapping[str, Any]) -> Platt:
+        """The bundle's calibration (``decision.calibration`` of its manifest)."""
         try:
             return cls(float(data["a"]), float(data["b"]), None if data.get("prior") is None else float(data["prior"]))
         except (KeyError, TypeError, ValueError) as exc:

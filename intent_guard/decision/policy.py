@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BundleError, ConfigError
+from ..errors import ConfigError
 from ..types import Decision, Reason
 from .snapshot import AccountSnapshot
 
@@ -41,19 +41,11 @@ class DecisionThresholds:
             )
 
     @classmethod
-    def from_manifest(cls, decision: Mapping[str, Any] | None, thresholds: Mapping[str, Any]) -> DecisionThresholds:
-        """The bundle's ``decision`` section; a bundle without one (built before account decisions)
-        uses its request thresholds for the account score as well."""
-        try:
-            if decision:
-                return cls(
-                    float(decision["account_review"]),
-                    float(decision["account_block"]),
-                    float(decision["request_review"]),
-                )
-            return cls(float(thresholds["review"]), float(thresholds["block"]), float(thresholds["block"]))
-        except (KeyError, TypeError, ValueError) as exc:
-            raise BundleError(f"manifest decision thresholds are incomplete or not numbers: {exc}") from exc
+    def from_manifest(cls, decision: Mapping[str, Any]) -> DecisionThresholds:
+        """The bundle's ``decision`` section (its fields checked by :func:`~intent_guard.bundle.load_manifest`)."""
+        return cls(
+            float(decision["account_review"]), float(decision["account_block"]), float(decision["request_review"])
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,10 @@ import numpy as np
 
 from ..cues import CUE_NAMES
 from ..session.entities import ACCOUNT, account_score, evidence_counts
-from ..session.state import FIRST_T, LAST_T, N_TOTAL
+from ..session.state import N_TOTAL
 from ..templates.similarity import CATEGORIES
 
 _TMPL_7D = ACCOUNT.slot("tmpl_7d")
-_REQ_7D = ACCOUNT.slot("req_7d")
 _REQ_24H = ACCOUNT.slot("req_24h")
 _CATS = ACCOUNT.block("cat")
 _CUE_KINDS = ACCOUNT.block("cuekind")
@@ -29,18 +28,10 @@ class AccountSnapshot:
     __slots__ = ("score", "requests", "_state")
 
     def __init__(self, state: np.ndarray) -> None:
+        """``state``: the account's state vector, as the store returned it after the request's writes."""
         self._state = state
         self.score = account_score(state)  # decayed mean of its top-3 request probabilities
         self.requests = int(round(float(state[N_TOTAL])))  # every request it ever sent (not decayed)
-
-    @classmethod
-    def from_state(cls, state: np.ndarray) -> AccountSnapshot:
-        return cls(state)
-
-    @property
-    def history_seconds(self) -> float:
-        """From its first request to its latest."""
-        return max(0.0, float(self._state[LAST_T] - self._state[FIRST_T]))
 
     @property
     def evidence_requests(self) -> float:
@@ -50,11 +41,6 @@ class AccountSnapshot:
     @property
     def template_requests_7d(self) -> float:
         return float(self._state[_TMPL_7D])
-
-    @property
-    def template_share_7d(self) -> float:
-        requests = float(self._state[_REQ_7D])
-        return float(self._state[_TMPL_7D]) / requests if requests > 0 else 0.0
 
     @property
     def categories(self) -> tuple[tuple[str, float], ...]:

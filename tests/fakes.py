@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 
@@ -13,7 +14,8 @@ from intent_guard.features import FEATURE_NAMES
 from intent_guard.pipeline import FeaturePipeline
 from intent_guard.session import MemoryStore, SessionStore
 
-from .conftest import DEFAULT_BUNDLE
+#: The shipped bundle (not imported from conftest: fakes also load inside a LiteLLM proxy, without pytest).
+DEFAULT_BUNDLE = Path(__file__).resolve().parents[1] / "models" / "default"
 
 
 class FakeScorer:

@@ -58,6 +58,7 @@ class IntentGuardMiddleware:
         body, more = await _read(receive, self.max_body_bytes)
         replay = _replaying(body, more, receive)
         reference = uuid.uuid4().hex
+        record: dict[str, Any] | None = None
         try:
             record = self._record(scope, body, reference) if not more else None
             verdict = await asyncio.to_thread(self.guard.score, record) if record is not None else None
@@ -69,7 +70,7 @@ class IntentGuardMiddleware:
             )
             verdict = None
         if verdict is not None:
-            log_verdict(reference, verdict, "asgi")
+            log_verdict(reference, verdict, "asgi", record["account_id"] if record is not None else None)
             if verdict.decision == "block":
                 await _refuse(send, reference)
                 return

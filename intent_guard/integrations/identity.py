@@ -45,8 +45,11 @@ def refusal_message(reference: str) -> str:
     return f"Request refused by the provider's usage policy. Reference: {reference}"
 
 
-def log_verdict(reference: str, verdict: Verdict, integration: str) -> None:
-    """The verdict with its reasons, for the operator (ids and scores only, never prompt text)."""
+def log_verdict(reference: str, verdict: Verdict, integration: str, account_id: str | None = None) -> None:
+    """The verdict with its reasons and the account it was about, for the operator (ids and scores
+    only, never prompt text)."""
     entry: dict[str, Any] = {"event": "verdict", "integration": integration, "reference": reference}
+    if account_id is not None:
+        entry["account_id"] = account_id
     entry.update(verdict.to_dict())
     operator_log.info(json.dumps(entry))

@@ -1,10 +1,12 @@
-"""LiteLLM's Generic Guardrail API (``POST /beta/litellm_basic_guardrail_api``) on the sidecar.
+"""LiteLLM's view of a call, mapped onto the request-log spec: shared by the Generic Guardrail API
+endpoint on the sidecar (``POST /beta/litellm_basic_guardrail_api``) and the in-process guardrail
+(:mod:`intent_guard.integrations.litellm_guardrail`). Nothing here imports LiteLLM.
 
-LiteLLM sends the texts it extracted from a call (``texts``), its tools, and ``request_data`` with
-the caller's identity (virtual-key hash, user, team, org, end user) and call ids; it expects
-``{"action": "BLOCKED" | "NONE", "blocked_reason": ...}``. Configure it in LiteLLM with
-``guardrail: generic_guardrail_api`` and ``api_base`` pointing at the sidecar. Only the request
-side is scored (``input_type: "response"`` gets ``NONE``).
+LiteLLM names the caller with ``user_api_key_*`` fields (virtual-key hash, user, team, org, end
+user), in the Generic Guardrail API's ``request_data`` and in the proxy's request metadata alike.
+For the HTTP API it expects ``{"action": "BLOCKED" | "NONE", "blocked_reason": ...}``; configure it
+with ``guardrail: generic_guardrail_api`` and ``api_base`` pointing at the sidecar. Only the
+request side is scored (``input_type: "response"`` gets ``NONE``).
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 from ..errors import InvalidRequestError
 from .identity import Identity
 
-_IDS = {
+#: Our identity names -> LiteLLM's ``user_api_key_*`` metadata fields.
+LITELLM_IDS = {
     "org_id": "user_api_key_org_id",
     "team_id": "user_api_key_team_id",
     "user_id": "user_api_key_user_id",
@@ -26,36 +29,79 @@ _IDS = {
 }
 
 
-def to_request(body: Mapping[str, Any], identity: Identity, now: float | None = None) -> dict[str, Any]:
-    """A request-log record for one Generic Guardrail API call; InvalidRequestError if unusable."""
-    texts = body.get("texts")
+def caller_ids(metadata: Mapping[str, Any]) -> dict[str, str | None]:
+    """The caller's ids from LiteLLM's ``user_api_key_*`` fields (``user_api_key_token`` is the key
+    hash under another name in the proxy's own metadata)."""
+    ids = {ours: _str(metadata.get(theirs)) for ours, theirs in LITELLM_IDS.items()}
+    ids["key_hash"] = ids["key_hash"] or _str(metadata.get("user_api_key_token"))
+    return ids
+
+
+def litellm_record(
+    *,
+    messages: list[Any],
+    ids: Mapping[str, str | None],
+    identity: Identity,
+    call_id: str | None = None,
+    trace_id: str | None = None,
+    model: str | None = None,
+    tools: Any = None,
+    client_ip: str | None = None,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """A request-log record for one LiteLLM call; InvalidRequestError when it names no caller."""
+    account = identity.account(ids)
+    if account is None:
+        names = ", ".join(LITELLM_IDS[name] for name in identity.account_from if name in LITELLM_IDS)
+        raise InvalidRequestError(
+            f"the call names no caller (none of {names} is set): a per-message guard cannot see a campaign"
+        )
+    record: dict[str, Any] = {
+        "request_id": call_id or uuid.uuid4().hex,
+        "timestamp": time.time() if now is None else now,
+        "account_id": account,
+        "messages": messages or [{"role": "user", "content": ""}],
+        "api_key_id": ids.get("key_hash"),
+        "session_id": trace_id,
+        "model": model,
+    }
+    if isinstance(tools, list):
+        record["tools"] = [t for t in tools if isinstance(t, Mapping)]
+    if client_ip:
+        record["client"] = {"ip": client_ip}
+    return {k: v for k, v in record.items() if v is not None}
+
+
+def chat_messages(structured: Any, texts: Any) -> list[dict[str, Any]]:
+    """LiteLLM's structured messages (roles kept: a system prompt is evidence) when it sent them,
+    else its extracted texts as user turns. InvalidRequestError when neither is usable."""
+    if (
+        isinstance(structured, list)
+        and structured
+        and all(isinstance(m, Mapping) and isinstance(m.get("role"), str) for m in structured)
+    ):
+        return [dict(m) for m in structured]
     if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
         raise InvalidRequestError("'texts' must be a list of strings")
+    return [{"role": "user", "content": t} for t in texts]
+
+
+def to_request(body: Mapping[str, Any], identity: Identity, now: float | None = None) -> dict[str, Any]:
+    """A request-log record for one Generic Guardrail API call; InvalidRequestError if unusable."""
+    messages = chat_messages(body.get("structured_messages"), body.get("texts"))
     data = body.get("request_data") or {}
     if not isinstance(data, Mapping):
         raise InvalidRequestError("'request_data' must be an object")
-    ids = {ours: _str(data.get(theirs)) for ours, theirs in _IDS.items()}
-    account = identity.account(ids)
-    if account is None:
-        raise InvalidRequestError(
-            "'request_data' names no caller (user_api_key_org_id, _team_id, _user_id or _hash): "
-            "a per-message guard cannot see a campaign"
-        )
-    call_id = _str(body.get("litellm_call_id")) or _str(data.get("litellm_call_id")) or uuid.uuid4().hex
-    messages = [{"role": "user", "content": t} for t in texts] or [{"role": "user", "content": ""}]
-    record: dict[str, Any] = {
-        "request_id": call_id,
-        "timestamp": time.time() if now is None else now,
-        "account_id": account,
-        "messages": messages,
-        "api_key_id": ids["key_hash"],
-        "session_id": _str(body.get("litellm_trace_id")),
-        "model": _str(data.get("model")) or _str(body.get("model")),
-    }
-    tools = body.get("tools")
-    if isinstance(tools, list):
-        record["tools"] = [t for t in tools if isinstance(t, Mapping)]
-    return {k: v for k, v in record.items() if v is not None}
+    return litellm_record(
+        messages=messages,
+        ids=caller_ids(data),
+        identity=identity,
+        call_id=_str(body.get("litellm_call_id")) or _str(data.get("litellm_call_id")),
+        trace_id=_str(body.get("litellm_trace_id")),
+        model=_str(body.get("model")) or _str(data.get("model")),
+        tools=body.get("tools"),
+        now=now,
+    )
 
 
 def _str(value: object) -> str | None:

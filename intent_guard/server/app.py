@@ -235,7 +235,7 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         metrics.observe(
             [verdict], time.perf_counter() - started, outcome, bool(getattr(guard.store, "degraded", False))
         )
-        log_verdict(request.request_id, verdict, "litellm_generic_guardrail_api")
+        log_verdict(request.request_id, verdict, "litellm_generic_guardrail_api", request.account_id)
         if verdict.decision == "block":
             return JSONResponse({"action": "BLOCKED", "blocked_reason": refusal_message(request.request_id)})
         return JSONResponse({"action": "NONE"})

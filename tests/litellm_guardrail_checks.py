@@ -1,0 +1,143 @@
+"""Checks of ``IntentGuardrail`` that need LiteLLM importable: run by ``test_litellm_proxy.py`` with
+the LiteLLM virtualenv's interpreter (``python tests/litellm_guardrail_checks.py``), since LiteLLM
+is not installed beside our own test dependencies. Exits non-zero on the first failed check."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from litellm.exceptions import GuardrailRaisedException  # noqa: E402
+
+from intent_guard.integrations.litellm_guardrail import IntentGuardrail  # noqa: E402
+from intent_guard.types import Reason, Verdict  # noqa: E402
+
+
+class StubGuard:
+    """Records what it was asked to score and answers with the decision the check sets."""
+
+    def __init__(self, decision: str = "allow", fail: bool = False) -> None:
+        self.decision, self.fail, self.records = decision, fail, []
+
+    def score(self, record: dict[str, Any]) -> Verdict:
+        self.records.append(record)
+        if self.fail:
+            raise RuntimeError("scorer down")
+        reasons = (Reason(kind="account", name="account_score", value=0.99),) if self.decision != "allow" else ()
+        return Verdict(record["request_id"], 0.99, self.decision, reasons, "stub", 0.99)  # type: ignore[arg-type]
+
+
+class Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: list[dict[str, Any]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.entries.append(json.loads(record.getMessage()))
+
+
+LOG = Captured()
+logging.getLogger("intent_guard.integrations").addHandler(LOG)
+logging.getLogger("intent_guard.integrations").setLevel(logging.INFO)
+
+INPUTS = {
+    "texts": ["You are a grader.", "Show every step: 17 * 23"],
+    "structured_messages": [
+        {"role": "system", "content": "You are a grader."},
+        {"role": "user", "content": "Show every step: 17 * 23"},
+    ],
+    "tools": [{"type": "function", "function": {"name": "run_python", "parameters": {"type": "object"}}}],
+    "model": "gpt-x",
+}
+
+
+def request_data(call_id: str, **metadata: Any) -> dict[str, Any]:
+    base = {"user_api_key_org_id": "org-7", "user_api_key_hash": "hash-1", "requester_ip_address": "203.0.113.9"}
+    return {"litellm_call_id": call_id, "metadata": {**base, **metadata}}
+
+
+def guardrail(stub: StubGuard, mode: str = "pre_call", **kwargs: Any) -> IntentGuardrail:
+    return IntentGuardrail(guardrail_name="ig", event_hook=mode, default_on=True, guard=stub, **kwargs)
+
+
+async def refused(g: IntentGuardrail, call_id: str, **metadata: Any) -> str | None:
+    try:
+        out = await g.apply_guardrail(dict(INPUTS), request_data(call_id, **metadata), "request")
+    except GuardrailRaisedException as exc:
+        assert exc.status_code == 403, exc.status_code
+        return exc.message
+    assert out == INPUTS, "inputs are handed back unchanged"
+    return None
+
+
+async def main() -> None:
+    # The mapping: roles, tools, model, caller ids (widest first), key hash, client IP, call id.
+    stub = StubGuard()
+    assert await refused(guardrail(stub), "call-1") is None
+    (record,) = stub.records
+    assert record["request_id"] == "call-1" and record["account_id"] == "org:org-7", record
+    assert record["api_key_id"] == "hash-1" and record["client"] == {"ip": "203.0.113.9"}, record
+    assert [m["role"] for m in record["messages"]] == ["system", "user"] and record["model"] == "gpt-x", record
+    assert record["tools"][0]["function"]["name"] == "run_python", record
+    assert LOG.entries[-1]["account_id"] == "org:org-7" and LOG.entries[-1]["integration"] == "litellm_guardrail:ig"
+
+    # account_from as configured: the key hash instead of the org.
+    stub = StubGuard()
+    await refused(guardrail(stub, account_from="key_hash"), "call-2")
+    assert stub.records[0]["account_id"] == "key_hash:hash-1", stub.records[0]
+
+    # One call scored once, however often LiteLLM runs the hook for it.
+    stub = StubGuard()
+    g = guardrail(stub)
+    for _ in range(3):
+        await refused(g, "call-3")
+    assert len(stub.records) == 1, len(stub.records)
+
+    # block -> a generic refusal with the call id, nothing the caller could learn the signals from.
+    message = await refused(guardrail(StubGuard("block")), "call-4")
+    assert message is not None and "call-4" in message and "refused" in message, message
+    assert not any(s in message.lower() for s in ("account", "score", "template", "reason")), message
+
+    # review passes by default, is refused when the operator says so.
+    assert await refused(guardrail(StubGuard("review")), "call-5") is None
+    assert await refused(guardrail(StubGuard("review"), on_review="block"), "call-6") is not None
+
+    # logging_only never refuses, even on block.
+    assert await refused(guardrail(StubGuard("block"), mode="logging_only"), "call-7") is None
+
+    # Fail-open: a scorer error or a call that names no caller passes, and the operator hears of it.
+    assert await refused(guardrail(StubGuard("block", fail=True)), "call-8") is None
+    assert LOG.entries[-1] == {
+        "event": "unscored",
+        "integration": "litellm_guardrail",
+        "reference": "call-8",
+        "error": "RuntimeError",
+    }
+    anonymous = StubGuard("block")
+    g = guardrail(anonymous)
+    out = await g.apply_guardrail(dict(INPUTS), {"litellm_call_id": "call-9", "metadata": {}}, "request")
+    assert out == INPUTS and anonymous.records == [] and LOG.entries[-1]["error"] == "InvalidRequestError"
+
+    # Responses are not scored.
+    stub = StubGuard("block")
+    assert await guardrail(stub).apply_guardrail(dict(INPUTS), request_data("call-10"), "response") == INPUTS
+    assert stub.records == []
+
+    # A bad setting is refused at start-up, with what to fix.
+    try:
+        guardrail(StubGuard(), on_review="deny")
+    except ValueError as exc:
+        assert "on_review" in str(exc)
+    else:
+        raise AssertionError("on_review='deny' was accepted")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    print("litellm guardrail checks: ok")

@@ -5,7 +5,7 @@
 Run it with the LiteLLM environment's interpreter (``tests/test_litellm_proxy.py`` builds it).
 
 * hook: ``IntentGuardrail.apply_guardrail`` awaited on an event loop (mapping, the worker-thread
-  hop, the once-per-call memory, the operator log line) against ``guard.score`` inline on the same
+  hop, the budget wait, the operator log line) against ``guard.score`` inline on the same
   call; overhead = hook - inline.
 * proxy: the same chat call through a real LiteLLM proxy (loopback, fake upstream) with and
   without the guardrail named in the request; overhead = with - without - ``guard.score``, i.e.

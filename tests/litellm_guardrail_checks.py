@@ -8,6 +8,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +16,24 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from litellm.exceptions import GuardrailRaisedException  # noqa: E402
 
+from intent_guard.errors import InvalidRequestError  # noqa: E402
 from intent_guard.integrations.litellm_guardrail import IntentGuardrail  # noqa: E402
-from intent_guard.types import Reason, Verdict  # noqa: E402
+from intent_guard.types import Reason, Request, Verdict  # noqa: E402
 
 
 class StubGuard:
-    """Records what it was asked to score and answers with the decision the check sets."""
+    """Records what it was asked to score and answers with the decision the check sets; ``refuse``
+    makes it reject records with tools (as the Guard rejects a record over one of its limits)."""
 
-    def __init__(self, decision: str = "allow", fail: bool = False) -> None:
-        self.decision, self.fail, self.records = decision, fail, []
+    def __init__(self, decision: str = "allow", fail: bool = False, delay: float = 0.0, refuse: bool = False) -> None:
+        self.decision, self.fail, self.delay, self.refuse, self.records = decision, fail, delay, refuse, []
 
     def score(self, record: dict[str, Any]) -> Verdict:
+        time.sleep(self.delay)
         self.records.append(record)
+        Request.from_dict(record)  # what the real Guard checks first
+        if self.refuse and "tools" in record:
+            raise InvalidRequestError("'tools[0].function.name' is longer than 256 characters")
         if self.fail:
             raise RuntimeError("scorer down")
         reasons = (Reason(kind="account", name="account_score", value=0.99),) if self.decision != "allow" else ()
@@ -66,13 +73,14 @@ def guardrail(stub: StubGuard, mode: str = "pre_call", **kwargs: Any) -> IntentG
     return IntentGuardrail(guardrail_name="ig", event_hook=mode, default_on=True, guard=stub, **kwargs)
 
 
-async def refused(g: IntentGuardrail, call_id: str, **metadata: Any) -> str | None:
+async def refused(g: IntentGuardrail, call_id: str, inputs: dict | None = None, **metadata: Any) -> str | None:
+    inputs = dict(INPUTS) if inputs is None else inputs
     try:
-        out = await g.apply_guardrail(dict(INPUTS), request_data(call_id, **metadata), "request")
+        out = await g.apply_guardrail(inputs, request_data(call_id, **metadata), "request")
     except GuardrailRaisedException as exc:
         assert exc.status_code == 403, exc.status_code
         return exc.message
-    assert out == INPUTS, "inputs are handed back unchanged"
+    assert out is inputs, "the inputs are handed back as they came (LiteLLM checks identity for rewrites)"
     return None
 
 
@@ -92,12 +100,36 @@ async def main() -> None:
     await refused(guardrail(stub, account_from="key_hash"), "call-2")
     assert stub.records[0]["account_id"] == "key_hash:hash-1", stub.records[0]
 
-    # One call scored once, however often LiteLLM runs the hook for it.
-    stub = StubGuard()
-    g = guardrail(stub)
-    for _ in range(3):
-        await refused(g, "call-3")
-    assert len(stub.records) == 1, len(stub.records)
+    # Caller-chosen ids and malformed text cannot buy an unscored call: a 600-character end-user
+    # id, a lone surrogate, an over-long tool name are all scored (ids digested, text repaired).
+    stub = StubGuard("block")
+    g = guardrail(stub, account_from="end_user_id")
+    long_user = "u" * 600
+    assert await refused(g, "call-3a", user_api_key_end_user_id=long_user) is not None
+    assert stub.records[-1]["account_id"].startswith("end_user:sha256:"), stub.records[-1]["account_id"]
+    odd = {**INPUTS, "structured_messages": [{"role": "user", "content": "step by step \ud800 please"}]}
+    assert await refused(g, "call-3b", inputs=odd, user_api_key_end_user_id="u1") is not None
+    long_tool = {**INPUTS, "tools": [{"type": "function", "function": {"name": "t" * 300}}]}
+    assert await refused(g, "call-3c", inputs=long_tool, user_api_key_end_user_id="u1") is not None
+    # ... and a record the Guard still refuses is scored again as plain text.
+    strict = StubGuard("block", refuse=True)
+    assert await refused(guardrail(strict), "call-3d") is not None
+    assert "tools" in strict.records[0] and "tools" not in strict.records[1] and len(strict.records) == 2
+
+    # Over the budget the call passes, logged; the scoring still finishes (and counts) behind it.
+    slow = StubGuard("block", delay=0.3)
+    assert await refused(guardrail(slow, budget_ms=20), "call-3e") is None
+    assert LOG.entries[-1]["error"] == "over_budget" and LOG.entries[-1]["reference"] == "call-3e"
+    await asyncio.sleep(0.5)
+    assert len(slow.records) == 1
+    # Past max_in_flight, calls are shed unscored rather than queued without bound.
+    slow = StubGuard("allow", delay=0.2)
+    g = guardrail(slow, max_in_flight=2, budget_ms=1000)
+    results = await asyncio.gather(*(refused(g, f"call-3f{i}") for i in range(4)))
+    assert results == [None] * 4 and len(slow.records) == 2, len(slow.records)
+    assert sum(e.get("error") == "overloaded" for e in LOG.entries[-4:]) == 2
+    await refused(g, "call-3g")
+    assert len(slow.records) == 3, "capacity comes back once the calls in flight are done"
 
     # block -> a generic refusal with the call id, nothing the caller could learn the signals from.
     message = await refused(guardrail(StubGuard("block")), "call-4")
@@ -121,21 +153,24 @@ async def main() -> None:
     }
     anonymous = StubGuard("block")
     g = guardrail(anonymous)
-    out = await g.apply_guardrail(dict(INPUTS), {"litellm_call_id": "call-9", "metadata": {}}, "request")
-    assert out == INPUTS and anonymous.records == [] and LOG.entries[-1]["error"] == "InvalidRequestError"
+    inputs = dict(INPUTS)
+    out = await g.apply_guardrail(inputs, {"litellm_call_id": "call-9", "metadata": {}}, "request")
+    assert out is inputs and anonymous.records == [] and LOG.entries[-1]["error"] == "InvalidRequestError"
 
     # Responses are not scored.
     stub = StubGuard("block")
-    assert await guardrail(stub).apply_guardrail(dict(INPUTS), request_data("call-10"), "response") == INPUTS
+    inputs = dict(INPUTS)
+    assert await guardrail(stub).apply_guardrail(inputs, request_data("call-10"), "response") is inputs
     assert stub.records == []
 
-    # A bad setting is refused at start-up, with what to fix.
-    try:
-        guardrail(StubGuard(), on_review="deny")
-    except ValueError as exc:
-        assert "on_review" in str(exc)
-    else:
-        raise AssertionError("on_review='deny' was accepted")
+    # A bad setting is refused at start-up, with what to fix (a typo must not switch the guard off).
+    for setting, word in (({"on_review": "deny"}, "on_review"), ({"account_from": "end_user"}, "end_user_id")):
+        try:
+            guardrail(StubGuard(), **setting)
+        except ValueError as exc:
+            assert word in str(exc), str(exc)
+        else:
+            raise AssertionError(f"{setting} was accepted")
 
 
 if __name__ == "__main__":

@@ -187,3 +187,35 @@ def test_asgi_middleware_fails_open_on_what_it_cannot_score() -> None:
         headers={"authorization": "Bearer k"},
     )
     assert bad.status_code != 403  # invalid for the guard: passed to the app, which decides
+
+
+def test_malformed_but_accepted_calls_cannot_buy_an_unscored_pass() -> None:
+    """What a gateway accepts is scored: a 600-character caller id is digested, a lone surrogate
+    repaired, an over-long tool name replaced by its digest; the harvesting caller is still
+    refused from its third call, through the ASGI middleware and the Generic Guardrail API."""
+    odd_text = HARVEST + " \ud800"
+    tool = {"type": "function", "function": {"name": "t" * 300, "parameters": {"type": "object"}}}
+    guard, _ = fake_guard(FakeScorer(0.97))
+    app = chat_app()
+    app.add_middleware(IntentGuardMiddleware, guard=guard)
+    client = TestClient(app)
+    headers = {"authorization": "Bearer k", "x-org-id": "o" * 600, "content-type": "application/json"}
+    messages = [
+        {"role": "system", "content": odd_text},
+        {"role": "user", "content": HARVEST},
+    ]  # the app echoes the last
+    body = {"model": "m", "messages": messages, "tools": [tool]}
+    raw = json.dumps(body).encode()  # ASCII escapes: the lone surrogate travels as JSON allows
+    codes = [client.post("/v1/chat/completions", content=raw, headers=headers).status_code for _ in range(4)]
+    assert codes == [200, 200, 403, 403]
+
+    guard, _ = fake_guard(FakeScorer(0.97))
+    sidecar = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
+    call = {**litellm_call(0, odd_text, key="k" * 600), "tools": [tool]}
+    raw = json.dumps(call).encode()
+    answers = [
+        sidecar.post("/beta/litellm_basic_guardrail_api", content=raw, headers={"content-type": "application/json"})
+        for _ in range(4)
+    ]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert [a.json()["action"] for a in answers] == ["NONE", "NONE", "BLOCKED", "BLOCKED"]

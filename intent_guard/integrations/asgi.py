@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 from ..errors import IntentGuardError
 from .identity import Identity, key_hash, log_verdict, operator_log, refusal_message
+from .record import gateway_record, score_or_plain
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -61,7 +61,7 @@ class IntentGuardMiddleware:
         record: dict[str, Any] | None = None
         try:
             record = self._record(scope, body, reference) if not more else None
-            verdict = await asyncio.to_thread(self.guard.score, record) if record is not None else None
+            verdict = await asyncio.to_thread(score_or_plain, self.guard, record) if record is not None else None
         except (IntentGuardError, ValueError) as exc:  # fail-open: the call goes through, the operator hears of it
             operator_log.warning(
                 json.dumps(
@@ -85,21 +85,19 @@ class IntentGuardMiddleware:
         authorization = headers.get("authorization", "")
         secret = authorization.split(" ", 1)[-1] if authorization else headers.get("x-api-key", "")
         ids["key_hash"] = key_hash(secret) if secret else None
-        account = self.identity.account(ids)
-        if account is None:
+        if self.identity.account(ids) is None:
             return None  # an anonymous call: nothing to accumulate evidence on
         client = scope.get("client")
-        record: dict[str, Any] = {
-            "request_id": reference,
-            "timestamp": time.time(),
-            "account_id": account,
-            "api_key_id": ids["key_hash"],
-            "messages": payload["messages"],
-            "model": payload.get("model") if isinstance(payload.get("model"), str) else None,
-            "tools": payload.get("tools") if isinstance(payload.get("tools"), list) else None,
-            "client": {"ip": client[0]} if client else None,
-        }
-        return {k: v for k, v in record.items() if v is not None}
+        model = payload.get("model")
+        return gateway_record(
+            messages=payload["messages"],
+            ids=ids,
+            identity=self.identity,
+            call_id=reference,
+            model=model if isinstance(model, str) else None,
+            tools=payload.get("tools"),
+            client_ip=client[0] if client else None,
+        )
 
 
 async def _read(receive: Receive, limit: int) -> tuple[bytes, bool]:

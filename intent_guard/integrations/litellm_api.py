@@ -11,13 +11,12 @@ request side is scored (``input_type: "response"`` gets ``NONE``).
 
 from __future__ import annotations
 
-import time
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidRequestError
 from .identity import Identity
+from .record import gateway_record
 
 #: Our identity names -> LiteLLM's ``user_api_key_*`` metadata fields.
 LITELLM_IDS = {
@@ -35,41 +34,6 @@ def caller_ids(metadata: Mapping[str, Any]) -> dict[str, str | None]:
     ids = {ours: _str(metadata.get(theirs)) for ours, theirs in LITELLM_IDS.items()}
     ids["key_hash"] = ids["key_hash"] or _str(metadata.get("user_api_key_token"))
     return ids
-
-
-def litellm_record(
-    *,
-    messages: list[Any],
-    ids: Mapping[str, str | None],
-    identity: Identity,
-    call_id: str | None = None,
-    trace_id: str | None = None,
-    model: str | None = None,
-    tools: Any = None,
-    client_ip: str | None = None,
-    now: float | None = None,
-) -> dict[str, Any]:
-    """A request-log record for one LiteLLM call; InvalidRequestError when it names no caller."""
-    account = identity.account(ids)
-    if account is None:
-        names = ", ".join(LITELLM_IDS[name] for name in identity.account_from if name in LITELLM_IDS)
-        raise InvalidRequestError(
-            f"the call names no caller (none of {names} is set): a per-message guard cannot see a campaign"
-        )
-    record: dict[str, Any] = {
-        "request_id": call_id or uuid.uuid4().hex,
-        "timestamp": time.time() if now is None else now,
-        "account_id": account,
-        "messages": messages or [{"role": "user", "content": ""}],
-        "api_key_id": ids.get("key_hash"),
-        "session_id": trace_id,
-        "model": model,
-    }
-    if isinstance(tools, list):
-        record["tools"] = [t for t in tools if isinstance(t, Mapping)]
-    if client_ip:
-        record["client"] = {"ip": client_ip}
-    return {k: v for k, v in record.items() if v is not None}
 
 
 def chat_messages(structured: Any, texts: Any) -> list[dict[str, Any]]:
@@ -92,7 +56,7 @@ def to_request(body: Mapping[str, Any], identity: Identity, now: float | None = 
     data = body.get("request_data") or {}
     if not isinstance(data, Mapping):
         raise InvalidRequestError("'request_data' must be an object")
-    return litellm_record(
+    return gateway_record(
         messages=messages,
         ids=caller_ids(data),
         identity=identity,

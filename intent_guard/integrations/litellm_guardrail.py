@@ -15,6 +15,8 @@ In the proxy's ``config.yaml``::
           # review_threshold: 0.8                       # override the bundle's account thresholds
           # block_threshold: 0.93
           # verdict_log: stderr                         # or a file: the operator log, JSON lines
+          # budget_ms: 50                               # longest wait for a verdict, then pass
+          # max_in_flight: 64                           # calls scored at once; beyond, pass unscored
 
 Each call's messages, tools and model, the caller's ids (``user_api_key_*``: org, team, user, end
 user, key hash) and the requester's IP become a request; it is scored on a worker thread (the
@@ -22,8 +24,10 @@ event loop never waits on the model), and the account-level decision is acted on
 refuses the call with a generic message and the call id; ``review`` passes (or is refused, with
 ``on_review: block``); in ``logging_only`` nothing is ever refused. Every verdict, with its
 reasons, goes to the ``intent_guard.integrations`` log under the call id, never to the caller.
-Failures (no caller id, a malformed call, a scoring error) let the call through and are logged:
-fail-open, as the sidecar. This module is the only one that imports LiteLLM.
+Failures (no caller id, a scoring error, the budget spent, too many calls in flight) let the call
+through and are logged as ``unscored``: fail-open, as the sidecar. Malformed input is repaired
+and scored, never let through (:mod:`intent_guard.integrations.record`). This module is the only
+one that imports LiteLLM.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import json
 import logging
 import sys
 import uuid
-from collections import OrderedDict
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
@@ -50,11 +54,10 @@ except ImportError as exc:  # pragma: no cover - exercised only where LiteLLM is
 from ..config import GuardConfig
 from ..types import Verdict
 from .identity import Identity, log_verdict, operator_log, refusal_message
-from .litellm_api import caller_ids, chat_messages, litellm_record
+from .litellm_api import LITELLM_IDS, caller_ids, chat_messages
+from .record import gateway_record, score_or_plain
 
 OnReview = Literal["allow", "block"]
-#: Call ids whose verdicts are kept for LiteLLM's repeated runs of a hook on one call.
-_REMEMBERED_CALLS = 4096
 
 
 class IntentGuardrail(CustomGuardrail):
@@ -66,7 +69,8 @@ class IntentGuardrail(CustomGuardrail):
     order, comma-separated or a list), ``on_review`` (``allow`` or ``block``),
     ``review_threshold`` / ``block_threshold`` (override the bundle's account thresholds),
     ``verdict_log`` (``stderr`` or a file for the operator log, else configure the
-    ``intent_guard.integrations`` logger yourself) and ``scoring_threads``. ``guard`` (a loaded
+    ``intent_guard.integrations`` logger yourself), ``budget_ms`` (longest wait for a verdict),
+    ``max_in_flight`` (calls scored at once) and ``scoring_threads``. ``guard`` (a loaded
     :class:`~intent_guard.Guard`) is for code that builds the guardrail itself. In ``logging_only``
     mode the Guard runs in observe mode: verdicts say ``would_decide``.
     """
@@ -81,6 +85,8 @@ class IntentGuardrail(CustomGuardrail):
         review_threshold: float | str | None = None,
         block_threshold: float | str | None = None,
         verdict_log: str | None = None,
+        budget_ms: float | str = 50.0,
+        max_in_flight: int | str = 64,
         scoring_threads: int = 2,
         guard: Any = None,
         **kwargs: Any,
@@ -94,7 +100,14 @@ class IntentGuardrail(CustomGuardrail):
             raise ValueError(f"on_review must be 'allow' or 'block', got {on_review!r}")
         if isinstance(account_from, str):
             account_from = tuple(name.strip() for name in account_from.split(",") if name.strip())
+        unknown = [name for name in account_from or () if name not in LITELLM_IDS]
+        if unknown:
+            raise ValueError(f"account_from names unknown caller ids {unknown}; use some of {sorted(LITELLM_IDS)}")
         self.identity = Identity(account_from=tuple(account_from)) if account_from else Identity()
+        self.budget_s = float(budget_ms) / 1000.0
+        self.max_in_flight = int(max_in_flight)
+        if not self.budget_s > 0 or self.max_in_flight < 1:
+            raise ValueError(f"budget_ms must be > 0 and max_in_flight >= 1, got {budget_ms!r}, {max_in_flight!r}")
         self.on_review: OnReview = on_review
         if verdict_log:
             _log_to(verdict_log)
@@ -106,13 +119,14 @@ class IntentGuardrail(CustomGuardrail):
             )
             guard = _load_guard(bundle, redis_url, config)
         self.guard = guard
-        self._scored: OrderedDict[str, asyncio.Future[Verdict]] = OrderedDict()
+        self._in_flight = 0  # touched on the event loop only
         self._executor = ThreadPoolExecutor(max_workers=max(1, int(scoring_threads)), thread_name_prefix="intent-guard")
+        weakref.finalize(self, self._executor.shutdown, wait=False)
 
     @property
     def observe_only(self) -> bool:
         """True in ``logging_only`` mode: verdicts are logged, nothing is refused. (Give the
-        guardrail one mode: with several, each call would be scored, and counted, once per hook.)"""
+        guardrail one mode: with several, a call would be scored, and counted, once per hook.)"""
         hook = self.event_hook
         hooks = hook if isinstance(hook, list) else [hook]
         return all(str(getattr(h, "value", h)) == GuardrailEventHooks.logging_only.value for h in hooks)
@@ -129,10 +143,26 @@ class IntentGuardrail(CustomGuardrail):
         if input_type != "request":
             return inputs
         call_id = _call_id(request_data, logging_obj)
+        if self._in_flight >= self.max_in_flight:  # shed load: the call passes unscored (and uncounted)
+            _unscored(call_id, "overloaded")
+            return inputs
+        self._in_flight += 1
         try:
-            verdict = await self._verdict(inputs, request_data or {}, call_id, logging_obj)
+            record = self._record(inputs, request_data or {}, call_id, logging_obj)
+            future = asyncio.get_running_loop().run_in_executor(self._executor, self._score, record)
+            future.add_done_callback(self._done)
         except Exception as exc:  # noqa: BLE001 - fail-open: never take the proxy's call down; the operator hears of it
-            _unscored(call_id, exc)
+            self._in_flight -= 1
+            _unscored(call_id, type(exc).__name__)
+            return inputs
+        try:
+            # Past the budget the call goes on unscored; the scoring finishes (and counts) behind it.
+            verdict = await asyncio.wait_for(asyncio.shield(future), timeout=self.budget_s)
+        except TimeoutError:
+            _unscored(call_id, "over_budget")
+            return inputs
+        except Exception as exc:  # noqa: BLE001 - as above
+            _unscored(call_id, type(exc).__name__)
             return inputs
         refuse = verdict.decision == "block" or (verdict.decision == "review" and self.on_review == "block")
         if refuse and not self.observe_only:
@@ -145,21 +175,13 @@ class IntentGuardrail(CustomGuardrail):
             )
         return inputs
 
-    async def _verdict(self, inputs: Any, request_data: dict, call_id: str, logging_obj: Any) -> Verdict:
-        """The call's verdict, scored once per call id: LiteLLM can run a guardrail's hook more than
-        once for one call (its proxy- and deployment-level pre-call hooks, fallbacks), and a request
-        counted twice would inflate its account's evidence. Later runs get the first run's verdict."""
-        scored = self._scored.get(call_id)
-        if scored is None:
-            record = self._record(inputs, request_data, call_id, logging_obj)
-            scored = asyncio.get_running_loop().run_in_executor(self._executor, self._score, record)
-            self._scored[call_id] = scored
-            while len(self._scored) > _REMEMBERED_CALLS:
-                self._scored.popitem(last=False)
-        return await asyncio.shield(scored)
+    def _done(self, _: asyncio.Future[Verdict]) -> None:
+        self._in_flight -= 1
 
     def _score(self, record: dict[str, Any]) -> Verdict:
-        verdict = self.guard.score(record)
+        """Score on a worker thread. A record the Guard refuses (a limit our mapping did not foresee)
+        is scored again as plain text, so that malformed input cannot buy a caller an unscored call."""
+        verdict = score_or_plain(self.guard, record)
         log_verdict(record["request_id"], verdict, f"litellm_guardrail:{self.guardrail_name}", record["account_id"])
         return verdict
 
@@ -174,7 +196,7 @@ class IntentGuardrail(CustomGuardrail):
         model = inputs.get("model") or request_data.get("model")
         trace = getattr(logging_obj, "litellm_trace_id", None) or request_data.get("litellm_trace_id")
         ip = metadata.get("requester_ip_address")
-        return litellm_record(
+        return gateway_record(
             messages=messages,
             ids=ids,
             identity=self.identity,
@@ -224,9 +246,7 @@ def _call_id(request_data: dict | None, logging_obj: Any) -> str:
     return uuid.uuid4().hex
 
 
-def _unscored(call_id: str, exc: BaseException) -> None:
+def _unscored(call_id: str, why: str) -> None:
     operator_log.warning(
-        json.dumps(
-            {"event": "unscored", "integration": "litellm_guardrail", "reference": call_id, "error": type(exc).__name__}
-        )
+        json.dumps({"event": "unscored", "integration": "litellm_guardrail", "reference": call_id, "error": why})
     )

@@ -30,6 +30,7 @@ from ..errors import ConfigError, IntentGuardError, InvalidRequestError
 from ..guard import Guard
 from ..integrations.identity import Identity, log_verdict, refusal_message
 from ..integrations.litellm_api import to_request as litellm_request
+from ..integrations.record import plain_text_record
 from ..types import Reason, Request, Verdict
 from .metrics import Metrics
 from .schema import components, litellm_openapi, score_openapi
@@ -217,9 +218,13 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         if payload.get("input_type") == "response":
             return JSONResponse({"action": "NONE"})  # only requests are scored
         try:
-            request = Request.from_dict(litellm_request(payload, config.identity))
-        except InvalidRequestError as exc:
+            record = litellm_request(payload, config.identity)
+        except InvalidRequestError as exc:  # no caller, or no texts: nothing to score
             return error(422, str(exc), "invalid")
+        try:
+            request = Request.from_dict(record)
+        except InvalidRequestError:  # what LiteLLM accepted is scored: as plain text if need be
+            request = Request.from_dict(plain_text_record(record))
         if not in_flight.acquire(blocking=False):
             return error(429, "too many requests in flight; retry shortly", "overloaded")
         remaining = config.budget_ms / 1000.0 - (time.perf_counter() - started)

@@ -1,5 +1,8 @@
 """Integrations with the gateways and servers LLM APIs already run: LiteLLM's Generic Guardrail
-API (on the sidecar) and an ASGI middleware for OpenAI-compatible Python servers.
+API (on the sidecar), an in-process LiteLLM guardrail
+(``intent_guard.integrations.litellm_guardrail.IntentGuardrail``, imported by the proxy itself:
+it needs LiteLLM, so it is not imported here) and an ASGI middleware for OpenAI-compatible Python
+servers.
 
 Every integration maps the caller's identity (key, user, team, org) into the request, scores it
 with the Guard, and acts on the account-level decision. The caller sees only a generic refusal

@@ -10,6 +10,7 @@
      |    +-- FeatureContractError  the bundle's feature names differ from this library's
      +-- MissingDependencyError   an optional extra is not installed (also ImportError)
      +-- BackendError             a backend (onnxruntime, FAISS, Redis) failed at run time
+     +-- SetupError               a gateway integration is configured wrongly (not a ValueError)
 """
 
 from __future__ import annotations
@@ -61,3 +62,11 @@ def require(module: str, extra: str) -> object:
 
 class StoreError(IntentGuardError):
     """The session store failed or answered something unreadable (the Guard falls back to local state)."""
+
+
+class SetupError(IntentGuardError):
+    """A gateway integration is configured wrongly; the message names the setting and what to fix.
+
+    Deliberately not a ValueError: LiteLLM skips a guardrail whose constructor raises ValueError or
+    TypeError and serves every call without it, where a guard that was asked for must stop the
+    proxy instead."""

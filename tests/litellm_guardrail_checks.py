@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from litellm.exceptions import GuardrailRaisedException  # noqa: E402
 
-from intent_guard.errors import InvalidRequestError  # noqa: E402
+from intent_guard.errors import InvalidRequestError, SetupError  # noqa: E402
 from intent_guard.integrations.litellm_guardrail import IntentGuardrail  # noqa: E402
 from intent_guard.types import Reason, Request, Verdict  # noqa: E402
 
@@ -147,7 +147,7 @@ async def main() -> None:
     assert await refused(guardrail(StubGuard("block", fail=True)), "call-8") is None
     assert LOG.entries[-1] == {
         "event": "unscored",
-        "integration": "litellm_guardrail",
+        "integration": "litellm_guardrail:ig",
         "reference": "call-8",
         "error": "RuntimeError",
     }
@@ -155,7 +155,19 @@ async def main() -> None:
     g = guardrail(anonymous)
     inputs = dict(INPUTS)
     out = await g.apply_guardrail(inputs, {"litellm_call_id": "call-9", "metadata": {}}, "request")
-    assert out is inputs and anonymous.records == [] and LOG.entries[-1]["error"] == "InvalidRequestError"
+    assert out is inputs and anonymous.records == []
+    assert LOG.entries[-1]["error"].startswith("invalid request: the call names no caller"), LOG.entries[-1]
+
+    # The master key's placeholder user id is no caller (else every master-key call would be one
+    # "user"); the operator is told once how to tell callers apart.
+    stub = StubGuard()
+    g = guardrail(stub)
+    before = len(LOG.entries)
+    for i in range(2):
+        await refused(g, f"call-9m{i}", user_api_key_org_id=None, user_api_key_user_id="default_user_id")
+    assert [r["account_id"] for r in stub.records] == ["key_hash:hash-1"] * 2, stub.records
+    warnings = [e for e in LOG.entries[before:] if e.get("event") == "setup_warning"]
+    assert len(warnings) == 1 and "master key" in warnings[0]["warning"]
 
     # Responses are not scored.
     stub = StubGuard("block")
@@ -163,14 +175,29 @@ async def main() -> None:
     assert await guardrail(stub).apply_guardrail(inputs, request_data("call-10"), "response") is inputs
     assert stub.records == []
 
-    # A bad setting is refused at start-up, with what to fix (a typo must not switch the guard off).
-    for setting, word in (({"on_review": "deny"}, "on_review"), ({"account_from": "end_user"}, "end_user_id")):
+    # A bad setting stops the proxy with what to fix: a SetupError, deliberately not a ValueError
+    # (LiteLLM would skip the guardrail and serve every call without it).
+    for setting, words in (
+        ({"on_review": "deny"}, ("on_review",)),
+        ({"account_from": "end_user"}, ("end_user_id",)),
+        ({"block_treshold": 0.7}, ("block_treshold", "did you mean 'block_threshold'")),
+        ({"mode": "precall"}, ("precall", "pre_call")),
+        ({"budget_ms": 0}, ("budget_ms",)),
+    ):
+        mode = setting.pop("mode", "pre_call")
         try:
-            guardrail(StubGuard(), **setting)
-        except ValueError as exc:
-            assert word in str(exc), str(exc)
+            guardrail(StubGuard(), mode=mode, **setting)
+        except SetupError as exc:
+            assert not isinstance(exc, ValueError | TypeError)
+            assert all(w in str(exc) for w in words), str(exc)
         else:
             raise AssertionError(f"{setting} was accepted")
+    try:  # thresholds named as the config names them
+        IntentGuardrail(guardrail_name="ig", event_hook="pre_call", review_threshold=0.5, block_threshold=0.3)
+    except SetupError as exc:
+        assert "'review_threshold'" in str(exc) and "'block_threshold'" in str(exc), str(exc)
+    else:
+        raise AssertionError("review_threshold > block_threshold was accepted")
 
 
 if __name__ == "__main__":

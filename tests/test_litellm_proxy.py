@@ -321,3 +321,27 @@ def test_guardrail_checks_inside_the_litellm_environment() -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "checks: ok" in result.stdout
+
+
+def test_a_misconfigured_guardrail_stops_the_proxy(tmp_path: Path) -> None:
+    """LiteLLM starts *without* a guardrail whose constructor raises ValueError; ours raises a
+    SetupError instead, so a typo stops the proxy with what to fix rather than leaving it unguarded."""
+    binary = _litellm()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "model_list:\n  - model_name: fake\n    litellm_params: {model: openai/fake, api_key: sk-x}\n"
+        "guardrails:\n  - guardrail_name: intent-guard\n    litellm_params:\n"
+        "      guardrail: intent_guard.integrations.litellm_guardrail.IntentGuardrail\n"
+        "      mode: pre_call\n      default_on: true\n      block_treshold: 0.7\n"
+        "general_settings:\n  master_key: sk-master\n"
+    )
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+    process = subprocess.run(
+        [str(binary), "--config", str(config), "--host", "127.0.0.1", "--port", str(_port())],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert process.returncode != 0
+    assert "SetupError" in process.stderr and "did you mean 'block_threshold'" in process.stderr, process.stderr[-2000:]

@@ -28,11 +28,18 @@ LITELLM_IDS = {
 }
 
 
+#: The user id LiteLLM gives every call made with the proxy's master key: not a caller.
+MASTER_KEY_USER = "default_user_id"
+
+
 def caller_ids(metadata: Mapping[str, Any]) -> dict[str, str | None]:
     """The caller's ids from LiteLLM's ``user_api_key_*`` fields (``user_api_key_token`` is the key
-    hash under another name in the proxy's own metadata)."""
+    hash under another name in the proxy's own metadata; the master key's placeholder user id is
+    no user)."""
     ids = {ours: _str(metadata.get(theirs)) for ours, theirs in LITELLM_IDS.items()}
     ids["key_hash"] = ids["key_hash"] or _str(metadata.get("user_api_key_token"))
+    if ids["user_id"] == MASTER_KEY_USER:
+        ids["user_id"] = None
     return ids
 
 

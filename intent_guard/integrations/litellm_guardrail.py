@@ -40,21 +40,23 @@ import uuid
 import weakref
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from difflib import get_close_matches
 from typing import Any, Literal
 
 try:
     from litellm.exceptions import GuardrailRaisedException
     from litellm.integrations.custom_guardrail import CustomGuardrail
-    from litellm.types.guardrails import GuardrailEventHooks
+    from litellm.types.guardrails import GuardrailEventHooks, LitellmParams
 except ImportError as exc:  # pragma: no cover - exercised only where LiteLLM is missing
     raise ImportError(
         "intent_guard.integrations.litellm_guardrail runs inside a LiteLLM proxy: pip install 'intent-guard[litellm]'"
     ) from exc
 
 from ..config import GuardConfig
+from ..errors import IntentGuardError, InvalidRequestError, SetupError
 from ..types import Verdict
 from .identity import Identity, log_verdict, operator_log, refusal_message
-from .litellm_api import LITELLM_IDS, caller_ids, chat_messages
+from .litellm_api import LITELLM_IDS, MASTER_KEY_USER, caller_ids, chat_messages
 from .record import gateway_record, score_or_plain
 
 OnReview = Literal["allow", "block"]
@@ -91,34 +93,40 @@ class IntentGuardrail(CustomGuardrail):
         guard: Any = None,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault(
-            "supported_event_hooks",
-            [GuardrailEventHooks.pre_call, GuardrailEventHooks.during_call, GuardrailEventHooks.logging_only],
-        )
-        super().__init__(**kwargs)
-        if on_review not in ("allow", "block"):
-            raise ValueError(f"on_review must be 'allow' or 'block', got {on_review!r}")
-        if isinstance(account_from, str):
-            account_from = tuple(name.strip() for name in account_from.split(",") if name.strip())
-        unknown = [name for name in account_from or () if name not in LITELLM_IDS]
-        if unknown:
-            raise ValueError(f"account_from names unknown caller ids {unknown}; use some of {sorted(LITELLM_IDS)}")
-        self.identity = Identity(account_from=tuple(account_from)) if account_from else Identity()
-        self.budget_s = float(budget_ms) / 1000.0
-        self.max_in_flight = int(max_in_flight)
-        if not self.budget_s > 0 or self.max_in_flight < 1:
-            raise ValueError(f"budget_ms must be > 0 and max_in_flight >= 1, got {budget_ms!r}, {max_in_flight!r}")
-        self.on_review: OnReview = on_review
-        if verdict_log:
-            _log_to(verdict_log)
-        if guard is None:
-            config = GuardConfig(
-                review_threshold=_float_or_none(review_threshold),
-                block_threshold=_float_or_none(block_threshold),
-                mode="observe" if self.observe_only else "enforce",
+        kwargs.setdefault("supported_event_hooks", list(_MODES))
+        name = kwargs.get("guardrail_name")
+        try:
+            _check_settings(kwargs)
+            super().__init__(**kwargs)
+            self.identity = _identity(account_from)
+            if on_review not in ("allow", "block"):
+                raise ValueError(f"on_review must be 'allow' or 'block', got {on_review!r}")
+            self.on_review: OnReview = on_review
+            self.budget_s = float(budget_ms) / 1000.0
+            self.max_in_flight = int(max_in_flight)
+            if not self.budget_s > 0 or self.max_in_flight < 1:
+                raise ValueError(f"budget_ms must be > 0 and max_in_flight >= 1, got {budget_ms!r}, {max_in_flight!r}")
+            if verdict_log:
+                _log_to(verdict_log)
+            if guard is None:
+                config = GuardConfig(
+                    review_threshold=_float_or_none(review_threshold),
+                    block_threshold=_float_or_none(block_threshold),
+                    mode="observe" if self.observe_only else "enforce",
+                )
+                guard = _load_guard(bundle, redis_url, config)
+        except (ValueError, TypeError, OSError, IntentGuardError) as exc:
+            detail = (
+                str(exc)
+                .replace("'account_review'", "'review_threshold'")
+                .replace("'account_block'", "'block_threshold'")
             )
-            guard = _load_guard(bundle, redis_url, config)
+            raise SetupError(
+                f"intent_guard guardrail {name!r} is set up wrongly, so the proxy does not start without it: "
+                f"{detail}. The settings are keys under the guardrail's litellm_params."
+            ) from exc
         self.guard = guard
+        self._warned_master_key = False
         self._in_flight = 0  # touched on the event loop only
         self._executor = ThreadPoolExecutor(max_workers=max(1, int(scoring_threads)), thread_name_prefix="intent-guard")
         weakref.finalize(self, self._executor.shutdown, wait=False)
@@ -144,7 +152,7 @@ class IntentGuardrail(CustomGuardrail):
             return inputs
         call_id = _call_id(request_data, logging_obj)
         if self._in_flight >= self.max_in_flight:  # shed load: the call passes unscored (and uncounted)
-            _unscored(call_id, "overloaded")
+            self._unscored(call_id, "overloaded")
             return inputs
         self._in_flight += 1
         try:
@@ -153,16 +161,16 @@ class IntentGuardrail(CustomGuardrail):
             future.add_done_callback(self._done)
         except Exception as exc:  # noqa: BLE001 - fail-open: never take the proxy's call down; the operator hears of it
             self._in_flight -= 1
-            _unscored(call_id, type(exc).__name__)
+            self._unscored(call_id, _why(exc))
             return inputs
         try:
             # Past the budget the call goes on unscored; the scoring finishes (and counts) behind it.
             verdict = await asyncio.wait_for(asyncio.shield(future), timeout=self.budget_s)
         except TimeoutError:
-            _unscored(call_id, "over_budget")
+            self._unscored(call_id, "over_budget")
             return inputs
         except Exception as exc:  # noqa: BLE001 - as above
-            _unscored(call_id, type(exc).__name__)
+            self._unscored(call_id, _why(exc))
             return inputs
         refuse = verdict.decision == "block" or (verdict.decision == "review" and self.on_review == "block")
         if refuse and not self.observe_only:
@@ -182,13 +190,35 @@ class IntentGuardrail(CustomGuardrail):
         """Score on a worker thread. A record the Guard refuses (a limit our mapping did not foresee)
         is scored again as plain text, so that malformed input cannot buy a caller an unscored call."""
         verdict = score_or_plain(self.guard, record)
-        log_verdict(record["request_id"], verdict, f"litellm_guardrail:{self.guardrail_name}", record["account_id"])
+        log_verdict(record["request_id"], verdict, self._integration, record["account_id"])
         return verdict
+
+    def _unscored(self, call_id: str, why: str) -> None:
+        entry = {"event": "unscored", "integration": self._integration, "reference": call_id, "error": why}
+        operator_log.warning(json.dumps(entry))
+
+    @property
+    def _integration(self) -> str:
+        return f"litellm_guardrail:{self.guardrail_name}"
 
     def _record(self, inputs: Any, request_data: dict, call_id: str, logging_obj: Any) -> dict[str, Any]:
         metadata = {**(request_data.get("metadata") or {}), **(request_data.get("litellm_metadata") or {})}
         user = request_data.get("user")
         ids = caller_ids(metadata)
+        if metadata.get("user_api_key_user_id") == MASTER_KEY_USER and not self._warned_master_key:
+            self._warned_master_key = True
+            operator_log.warning(
+                json.dumps(
+                    {
+                        "event": "setup_warning",
+                        "integration": self._integration,
+                        "warning": "calls made with the proxy's master key all carry its key hash, so they are "
+                        "one account: give callers virtual keys (with a user, team or org), or set "
+                        "account_from: end_user_id if your own authentication sets the OpenAI 'user' field "
+                        "(callers choose it otherwise)",
+                    }
+                )
+            )
         ids["end_user_id"] = ids["end_user_id"] or (user if isinstance(user, str) and user else None)
         messages = chat_messages(
             inputs.get("structured_messages") or request_data.get("messages"), inputs.get("texts", [])
@@ -206,6 +236,55 @@ class IntentGuardrail(CustomGuardrail):
             tools=inputs.get("tools") or request_data.get("tools"),
             client_ip=ip if isinstance(ip, str) and ip else None,
         )
+
+
+#: The modes this guardrail runs in.
+_MODES = (GuardrailEventHooks.pre_call, GuardrailEventHooks.during_call, GuardrailEventHooks.logging_only)
+#: What LiteLLM may pass besides our own settings: its guardrail parameters and the hook wiring.
+_LITELLM_KEYS = frozenset(LitellmParams.model_fields) | {
+    "guardrail_name",
+    "event_hook",
+    "default_on",
+    "supported_event_hooks",
+}
+_OUR_KEYS = (
+    "bundle",
+    "redis_url",
+    "account_from",
+    "on_review",
+    "review_threshold",
+    "block_threshold",
+    "verdict_log",
+    "budget_ms",
+    "max_in_flight",
+    "scoring_threads",
+)
+
+
+def _check_settings(kwargs: dict[str, Any]) -> None:
+    """Refuse a mode this guardrail does not run in and a setting nobody reads (a typo would
+    otherwise leave, say, the bundle's block threshold in force without a word)."""
+    unknown = sorted(k for k in kwargs if k not in _LITELLM_KEYS)
+    if unknown:
+        hints = [
+            f"{k!r} (did you mean {close[0]!r}?)" for k in unknown if (close := get_close_matches(k, _OUR_KEYS, 1))
+        ]
+        raise ValueError(f"unknown setting(s) {hints or unknown}; intent_guard reads {', '.join(_OUR_KEYS)}")
+    hook = kwargs.get("event_hook")
+    hooks = hook if isinstance(hook, list) else [hook]
+    modes = {m.value for m in _MODES}
+    bad = [h for h in hooks if h is not None and str(getattr(h, "value", h)) not in modes]
+    if bad:
+        raise ValueError(f"mode {bad} is not one this guardrail runs in; use one of {sorted(modes)}")
+
+
+def _identity(account_from: str | Sequence[str] | None) -> Identity:
+    if isinstance(account_from, str):
+        account_from = tuple(name.strip() for name in account_from.split(",") if name.strip())
+    unknown = [name for name in account_from or () if name not in LITELLM_IDS]
+    if unknown:
+        raise ValueError(f"account_from names unknown caller ids {unknown}; use some of {sorted(LITELLM_IDS)}")
+    return Identity(account_from=tuple(account_from)) if account_from else Identity()
 
 
 def _load_guard(bundle: str | None, redis_url: str | None, config: GuardConfig) -> Any:
@@ -246,7 +325,9 @@ def _call_id(request_data: dict | None, logging_obj: Any) -> str:
     return uuid.uuid4().hex
 
 
-def _unscored(call_id: str, why: str) -> None:
-    operator_log.warning(
-        json.dumps({"event": "unscored", "integration": "litellm_guardrail", "reference": call_id, "error": why})
-    )
+def _why(exc: BaseException) -> str:
+    """What the operator log says about a failure: our own messages in full (they name fields and
+    ids, never prompt text), other errors by type only."""
+    if isinstance(exc, InvalidRequestError):
+        return f"invalid request: {str(exc)[:300]}"
+    return type(exc).__name__

@@ -177,12 +177,25 @@ def _serve(args: argparse.Namespace) -> int:
         from .session.redis_store import RedisStore
 
         store = RedisStore(args.redis, fallback=MemoryStore(max_entities=args.max_entities))
-    guard = Guard.load(args.model, config=GuardConfig(max_entities=args.max_entities, mode=args.mode), store=store)
+    trusted = _trusted_accounts(args.trusted_accounts) if args.trusted_accounts else frozenset()
+    config = GuardConfig(max_entities=args.max_entities, mode=args.mode, trusted_accounts=trusted)
+    guard = Guard.load(args.model, config=config, store=store)
     if args.shadow:
         guard.with_shadow(Guard.load(args.shadow, config=GuardConfig(max_entities=args.max_entities)))
     app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)  # type: ignore[attr-defined]
     return EXIT_OK
+
+
+def _trusted_accounts(path: Path) -> frozenset[str]:
+    """Account ids, one per line ('#' starts a comment); ConfigError if the file cannot be read."""
+    from .errors import ConfigError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read the trusted-accounts file {path}: {exc}") from exc
+    return frozenset(line.split("#", 1)[0].strip() for line in lines if line.split("#", 1)[0].strip())
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,6 +233,12 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["enforce", "observe"],
         default="enforce",
         help="observe: every answer is allow, the verdict's would_decide and the metrics say what enforce would do",
+    )
+    serve.add_argument(
+        "--trusted-accounts",
+        type=Path,
+        default=None,
+        help="file of account ids (one per line) always allowed; their verdicts say would_decide",
     )
     serve.add_argument(
         "--shadow", type=Path, default=None, help="a candidate bundle scored beside the served one (logged, counted)"

@@ -27,6 +27,9 @@ class GuardConfig:
         mode: ``"enforce"`` (decisions as decided) or ``"observe"`` (``decision`` is always
             ``allow``; ``would_decide`` says what enforcing would have done): run a new deployment
             in observe mode first, then enforce once its would-review / would-block rates are known.
+        trusted_accounts: account ids that are always allowed, as in observe mode: their verdicts
+            say what would have been decided (``would_decide``) and carry a ``trusted_account``
+            reason. For the operator's own evaluation runs and known batch customers.
     """
 
     max_entities: int = 1_000_000
@@ -37,6 +40,7 @@ class GuardConfig:
     request_review_threshold: float | None = None
     block_min_requests: int = 3
     mode: Literal["enforce", "observe"] = "enforce"
+    trusted_accounts: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         _check(
@@ -59,6 +63,12 @@ class GuardConfig:
             self.block_min_requests,
         )
         _check(self.mode in MODES, "mode", f"one of {MODES}", self.mode)
+        _check(
+            isinstance(self.trusted_accounts, frozenset) and all(isinstance(a, str) for a in self.trusted_accounts),
+            "trusted_accounts",
+            "a frozenset of account-id strings",
+            self.trusted_accounts,
+        )
         for name in ("review_threshold", "block_threshold", "request_review_threshold"):
             value = getattr(self, name)
             _check(

@@ -22,6 +22,7 @@ from .types import Reason, Request, Verdict
 
 #: Added to a verdict whose session features came from local state because the shared store failed.
 DEGRADED_REASON = Reason(kind="degraded", name="session_store", value="local state: shared store unreachable")
+TRUSTED_REASON = Reason(kind="policy", name="trusted_account", value="always allowed (GuardConfig.trusted_accounts)")
 
 
 class Guard:
@@ -146,6 +147,9 @@ class Guard:
         if c.degraded or degraded:
             reasons += (DEGRADED_REASON,)
         observe = self.config.mode == "observe"
+        if c.request.account_id in self.config.trusted_accounts:
+            observe = True
+            reasons += (TRUSTED_REASON,)
         return Verdict(
             request_id=c.request.request_id,
             probability=p,

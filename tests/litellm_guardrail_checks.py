@@ -192,6 +192,9 @@ async def main() -> None:
             assert all(w in str(exc) for w in words), str(exc)
         else:
             raise AssertionError(f"{setting} was accepted")
+    # trusted_accounts (a comma list or a YAML list) reaches the Guard's config.
+    g = IntentGuardrail(guardrail_name="ig", event_hook="pre_call", trusted_accounts="org:evals, key_hash:k1")
+    assert g.guard.config.trusted_accounts == frozenset({"org:evals", "key_hash:k1"})
     try:  # thresholds named as the config names them
         IntentGuardrail(guardrail_name="ig", event_hook="pre_call", review_threshold=0.5, block_threshold=0.3)
     except SetupError as exc:

@@ -89,3 +89,17 @@ def test_stdin_errors_name_stdin(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "skipped <stdin>:" in result.stderr
+
+
+def test_trusted_accounts_file(tmp_path: Path) -> None:
+    import pytest
+
+    from intent_guard.cli import _trusted_accounts
+    from intent_guard.errors import ConfigError
+
+    listed = tmp_path / "trusted.txt"
+    listed.write_text("# our own eval runs\norg:evals\n\n  key_hash:abc   # nightly batch\n", encoding="utf-8")
+    assert _trusted_accounts(listed) == frozenset({"org:evals", "key_hash:abc"})
+    with pytest.raises(ConfigError, match="trusted-accounts file"):
+        _trusted_accounts(tmp_path / "missing.txt")
+    assert main(["serve", "--trusted-accounts", str(tmp_path / "missing.txt"), "--port", "1"]) != 0

@@ -110,6 +110,20 @@ def test_observe_mode_allows_and_says_what_it_would_do() -> None:
     assert [v.reasons for v in observed] == [v.reasons for v in enforced]
 
 
+def test_trusted_accounts_are_allowed_and_say_what_would_have_been_decided() -> None:
+    guard, scorer = fake_guard(trusted_accounts=frozenset({"eval-team"}))
+    trusted = run(guard, [0.95] * 4, account="eval-team", scorer=scorer)
+    other = run(guard, [0.95] * 4, account="stranger", scorer=scorer)
+    assert [v.decision for v in trusted] == ["allow"] * 4 and trusted[-1].would_decide == "block"
+    assert trusted[-1].reasons[-1] == Reason(
+        kind="policy", name="trusted_account", value="always allowed (GuardConfig.trusted_accounts)"
+    )
+    assert other[-1].decision == "block" and other[-1].would_decide is None
+    assert trusted[-1].account_score == pytest.approx(other[-1].account_score)  # evidence is still kept
+    with pytest.raises(ConfigError, match="trusted_accounts"):
+        GuardConfig(trusted_accounts={"a"})  # type: ignore[arg-type]
+
+
 def test_config_rejects_an_unknown_mode() -> None:
     with pytest.raises(ConfigError, match="mode"):
         GuardConfig(mode="audit")  # type: ignore[arg-type]

@@ -70,6 +70,7 @@ class IntentGuardrail(CustomGuardrail):
     by the proxy's workers and servers), ``account_from`` (which caller ids make the account, in
     order, comma-separated or a list), ``on_review`` (``allow`` or ``block``),
     ``review_threshold`` / ``block_threshold`` (override the bundle's account thresholds),
+    ``trusted_accounts`` (account ids, as ``account_from`` forms them, always allowed),
     ``verdict_log`` (``stderr`` or a file for the operator log, else configure the
     ``intent_guard.integrations`` logger yourself), ``budget_ms`` (longest wait for a verdict),
     ``max_in_flight`` (calls scored at once) and ``scoring_threads``. ``guard`` (a loaded
@@ -86,6 +87,7 @@ class IntentGuardrail(CustomGuardrail):
         on_review: OnReview = "allow",
         review_threshold: float | str | None = None,
         block_threshold: float | str | None = None,
+        trusted_accounts: str | Sequence[str] | None = None,
         verdict_log: str | None = None,
         budget_ms: float | str = 50.0,
         max_in_flight: int | str = 64,
@@ -113,6 +115,7 @@ class IntentGuardrail(CustomGuardrail):
                     review_threshold=_float_or_none(review_threshold),
                     block_threshold=_float_or_none(block_threshold),
                     mode="observe" if self.observe_only else "enforce",
+                    trusted_accounts=frozenset(_names(trusted_accounts)),
                 )
                 guard = _load_guard(bundle, redis_url, config)
         except (ValueError, TypeError, OSError, IntentGuardError) as exc:
@@ -254,6 +257,7 @@ _OUR_KEYS = (
     "on_review",
     "review_threshold",
     "block_threshold",
+    "trusted_accounts",
     "verdict_log",
     "budget_ms",
     "max_in_flight",
@@ -278,9 +282,16 @@ def _check_settings(kwargs: dict[str, Any]) -> None:
         raise ValueError(f"mode {bad} is not one this guardrail runs in; use one of {sorted(modes)}")
 
 
+def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    """A comma-separated string or a YAML list, as a tuple of non-empty names."""
+    if value is None:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
 def _identity(account_from: str | Sequence[str] | None) -> Identity:
-    if isinstance(account_from, str):
-        account_from = tuple(name.strip() for name in account_from.split(",") if name.strip())
+    account_from = _names(account_from)
     unknown = [name for name in account_from or () if name not in LITELLM_IDS]
     if unknown:
         raise ValueError(f"account_from names unknown caller ids {unknown}; use some of {sorted(LITELLM_IDS)}")

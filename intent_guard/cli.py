@@ -164,6 +164,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from .errors import require
 
+    trusted = _trusted_accounts(args.trusted_accounts) if args.trusted_accounts else frozenset()
     uvicorn = require("uvicorn", "server")
     from .config import GuardConfig
     from .guard import Guard
@@ -177,7 +178,6 @@ def _serve(args: argparse.Namespace) -> int:
         from .session.redis_store import RedisStore
 
         store = RedisStore(args.redis, fallback=MemoryStore(max_entities=args.max_entities))
-    trusted = _trusted_accounts(args.trusted_accounts) if args.trusted_accounts else frozenset()
     config = GuardConfig(max_entities=args.max_entities, mode=args.mode, trusted_accounts=trusted)
     guard = Guard.load(args.model, config=config, store=store)
     if args.shadow:

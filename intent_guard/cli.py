@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections import Counter
@@ -162,9 +163,12 @@ def _rate(text: str) -> float:
 def _serve(args: argparse.Namespace) -> int:
     import logging
 
-    from .errors import require
+    from .errors import ConfigError, require
 
     trusted = _trusted_accounts(args.trusted_accounts) if args.trusted_accounts else frozenset()
+    admin_token = os.environ.get(args.admin_token_env) if args.admin_token_env else None
+    if args.admin_token_env and not admin_token:
+        raise ConfigError(f"--admin-token-env names {args.admin_token_env!r}, which is not set (or empty)")
     uvicorn = require("uvicorn", "server")
     from .config import GuardConfig
     from .guard import Guard
@@ -182,7 +186,7 @@ def _serve(args: argparse.Namespace) -> int:
     guard = Guard.load(args.model, config=config, store=store)
     if args.shadow:
         guard.with_shadow(Guard.load(args.shadow, config=GuardConfig(max_entities=args.max_entities)))
-    app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail))
+    app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail, admin_token=admin_token))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)  # type: ignore[attr-defined]
     return EXIT_OK
 
@@ -239,6 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="file of account ids (one per line) always allowed; their verdicts say would_decide",
+    )
+    serve.add_argument(
+        "--admin-token-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the bearer token of the operator endpoints (DELETE /v1/accounts/ID)",
     )
     serve.add_argument(
         "--shadow", type=Path, default=None, help="a candidate bundle scored beside the served one (logged, counted)"

@@ -10,7 +10,7 @@ from typing import Any
 from .bundle import Manifest, default_bundle_path, load_manifest
 from .config import GuardConfig
 from .decision import AccountSnapshot, DecisionThresholds, Platt, Policy
-from .errors import BundleError
+from .errors import BundleError, InvalidRequestError
 from .features import FEATURE_NAMES
 from .pipeline import FeaturePipeline, PreparedRequest
 from .scoring import OnnxScorer, Scorer, build_reasons
@@ -112,6 +112,16 @@ class Guard:
         if batch:
             verdicts.extend(self._verdicts(batch))
         return verdicts
+
+    def forget_account(self, account_id: str) -> bool:
+        """Reset an account's state, evidence included (an operator's remedy for a false positive;
+        to exempt it for good, list it in ``GuardConfig.trusted_accounts``). Shared values it used
+        (cards, IPs, prompts) keep their own counts. True if the account had state.
+
+        Raises StoreError when a shared store cannot be reached."""
+        if not isinstance(account_id, str) or not account_id:
+            raise InvalidRequestError("account_id must be a non-empty string")
+        return self.store.forget(account_key(account_id))
 
     def with_shadow(self, candidate: Guard, *, max_pending: int = 1000) -> Shadow:
         """Score every request with ``candidate`` as well, in the background (its own store and

@@ -188,3 +188,15 @@ def test_the_shipped_bundle_states_its_thresholds_and_calibration(guard_factory)
     assert 0 < decision["calibration"]["prior"] < 1
     assert guard.policy.thresholds.account_review == decision["account_review"]
     assert isinstance(guard.scorer, object) and not isinstance(guard.scorer, FakeScorer)
+
+
+def test_forgetting_an_account_resets_its_evidence() -> None:
+    guard, scorer = fake_guard()
+    assert run(guard, [0.95] * 4, scorer=scorer)[-1].decision == "block"
+    assert guard.forget_account("acct-1") is True
+    scorer.probability = 0.05
+    verdict = guard.score(make_request(9, account="acct-1", t=T0 + 600))
+    assert verdict.decision == "allow" and verdict.account_score == pytest.approx(0.05 / 3, abs=1e-6)
+    assert guard.forget_account("never-seen") is False
+    with pytest.raises(ValueError, match="account_id"):
+        guard.forget_account("")

@@ -175,3 +175,23 @@ def test_log_lines_are_json_with_time_level_and_event() -> None:
     plain = logging.LogRecord("x", logging.WARNING, __file__, 1, "Redis unreachable (%s)", ("TimeoutError",), None)
     line = json.loads(JsonFormatter().format(plain))
     assert line["message"] == "Redis unreachable (TimeoutError)" and line["level"] == "warning"
+
+
+def test_operator_can_reset_an_account_with_the_admin_token() -> None:
+    from .fakes import FakeScorer, fake_guard
+
+    guard, scorer = fake_guard(FakeScorer(0.97))
+    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000, admin_token="s3cret")))
+    verdicts = [
+        client.post("/v1/score", json=make_request(i, account="acct-x", t=1_769_904_000.0 + i)).json() for i in range(4)
+    ]
+    assert verdicts[-1]["decision"] == "block"
+    assert client.delete("/v1/accounts/acct-x").status_code == 401
+    assert client.delete("/v1/accounts/acct-x", headers={"authorization": "Bearer wrong"}).status_code == 401
+    reset = client.delete("/v1/accounts/acct-x", headers={"authorization": "Bearer s3cret"})
+    assert reset.status_code == 200 and reset.json() == {"account_id": "acct-x", "reset": True, "had_state": True}
+    scorer.probability = 0.05
+    after = client.post("/v1/score", json=make_request(9, account="acct-x", t=1_769_904_010.0)).json()
+    assert after["decision"] == "allow"
+    disabled = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
+    assert disabled.delete("/v1/accounts/acct-x", headers={"authorization": "Bearer s3cret"}).status_code == 404

@@ -129,3 +129,13 @@ def test_replayed_verdicts_equal_the_memory_store(make_store) -> None:
     assert [g["reasons"] for g in got] == [r["reasons"] for r in reference]
     np.testing.assert_allclose([g["probability"] for g in got], [r["probability"] for r in reference], atol=1e-6)
     np.testing.assert_allclose([g["account_score"] for g in got], [r["account_score"] for r in reference], atol=1e-6)
+
+
+def test_forget_drops_one_state_and_nothing_else(make_store) -> None:
+    store: SessionStore = make_store()
+    store.apply([bump("a:1", 10.0), bump("a:2", 10.0)])
+    assert store.forget("a:1") is True
+    assert store.get("a:1") is None and store.get("a:2") is not None
+    assert store.forget("a:1") is False  # nothing left to drop
+    (state,), _ = store.apply([bump("a:1", 20.0)])
+    assert state[N_TOTAL] == 1.0  # it starts afresh

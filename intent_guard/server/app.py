@@ -13,6 +13,7 @@ timings, never prompt text.
 from __future__ import annotations
 
 import asyncio
+import hmac
 import json
 import logging
 import threading
@@ -26,14 +27,14 @@ from fastapi import FastAPI
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from ..errors import ConfigError, IntentGuardError, InvalidRequestError
+from ..errors import ConfigError, IntentGuardError, InvalidRequestError, StoreError
 from ..guard import Guard
 from ..integrations.identity import Identity, log_verdict, refusal_message
 from ..integrations.litellm_api import to_request as litellm_request
 from ..integrations.record import plain_text_record
 from ..types import Reason, Request, Verdict
 from .metrics import Metrics
-from .schema import components, litellm_openapi, score_openapi
+from .schema import account_reset_openapi, components, litellm_openapi, score_openapi
 
 log = logging.getLogger("intent_guard.server")
 
@@ -53,6 +54,8 @@ class ServerConfig:
     max_in_flight: int = 64
     #: Which caller id becomes the account in the gateway endpoints (LiteLLM's Generic Guardrail API).
     identity: Identity = field(default_factory=Identity)
+    #: Bearer token for the operator endpoints (``DELETE /v1/accounts/{id}``); None disables them.
+    admin_token: str | None = None
 
     def __post_init__(self) -> None:
         if self.fail_mode not in ("open", "closed"):
@@ -244,6 +247,32 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         if verdict.decision == "block":
             return JSONResponse({"action": "BLOCKED", "blocked_reason": refusal_message(request.request_id)})
         return JSONResponse({"action": "NONE"})
+
+    @app.delete(
+        "/v1/accounts/{account_id}",
+        summary="Operator: reset an account's state (a false positive); needs the admin token",
+        openapi_extra=account_reset_openapi(),
+        response_model=None,
+    )
+    async def forget_account(account_id: str, http: HttpRequest) -> JSONResponse:
+        return await counted(uuid.uuid4().hex, _forget(account_id, http))
+
+    async def _forget(account_id: str, http: HttpRequest) -> JSONResponse:
+        if config.admin_token is None:
+            return error(
+                404, "operator endpoints are disabled: start the sidecar with --admin-token-env VAR", "disabled"
+            )
+        given = http.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), config.admin_token.encode()):
+            return error(401, "a valid 'Authorization: Bearer <admin token>' header is required", "unauthorized")
+        try:
+            forgotten = await asyncio.get_running_loop().run_in_executor(executor, guard.forget_account, account_id)
+        except InvalidRequestError as exc:
+            return error(422, str(exc), "invalid")
+        except StoreError as exc:
+            return error(503, str(exc), "store_unavailable")
+        log.info(json.dumps({"event": "account_reset", "account_id": account_id, "had_state": forgotten}))
+        return JSONResponse({"account_id": account_id, "reset": True, "had_state": forgotten})
 
     @app.get("/healthz", summary="The process is up")
     async def healthz() -> dict[str, str]:

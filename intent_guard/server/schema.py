@@ -98,6 +98,12 @@ class LiteLLMGuardrailResponse(BaseModel):
     blocked_reason: str | None = Field(default=None, description="a generic refusal and a reference id, no reasons")
 
 
+class AccountResetModel(BaseModel):
+    account_id: str
+    reset: Literal[True]
+    had_state: bool = Field(description="whether the account had any state to drop")
+
+
 #: The models whose JSON schemas go into the OpenAPI components.
 COMPONENTS: tuple[type[BaseModel], ...] = (
     RequestModel,
@@ -106,6 +112,7 @@ COMPONENTS: tuple[type[BaseModel], ...] = (
     BatchVerdictsModel,
     ErrorModel,
     LiteLLMGuardrailRequest,
+    AccountResetModel,
     LiteLLMGuardrailResponse,
 )
 
@@ -150,6 +157,24 @@ def litellm_openapi() -> dict[str, Any]:
             "413": {"description": "Body too large", **error},
             "422": {"description": "No texts, or no caller id in request_data", **error},
             "429": {"description": "Too many calls in flight; retry shortly", **error},
+            "500": {"description": "A bug: logged and counted in /metrics", **error},
+        },
+    }
+
+
+def account_reset_openapi() -> dict[str, Any]:
+    """``openapi_extra`` of the operator's account reset."""
+    error = {"content": {"application/json": {"schema": _ref(ErrorModel)}}}
+    return {
+        "responses": {
+            "200": {
+                "description": "The account's state is dropped; its next request starts afresh",
+                "content": {"application/json": {"schema": _ref(AccountResetModel)}},
+            },
+            "401": {"description": "No or wrong 'Authorization: Bearer <admin token>'", **error},
+            "404": {"description": "Operator endpoints are disabled (no --admin-token-env)", **error},
+            "422": {"description": "Empty account id", **error},
+            "503": {"description": "The shared store (Redis) cannot be reached; retry", **error},
             "500": {"description": "A bug: logged and counted in /metrics", **error},
         },
     }

@@ -194,6 +194,17 @@ class RedisStore:
         raw = self.client.get(self.prefix + key)
         return None if raw is None else np.frombuffer(raw, dtype="<f8").astype(np.float64)
 
+    def forget(self, key: str) -> bool:
+        """Drop ``key`` from Redis and from the local fallback; StoreError if Redis cannot be
+        reached (an operator's reset must not half-succeed silently)."""
+        local = self.fallback.forget(key)
+        try:
+            return bool(self.client.delete(self.prefix + key)) or local
+        except self._errors as exc:
+            raise StoreError(
+                f"could not reset {key!r} in Redis ({type(exc).__name__}); retry when it is reachable"
+            ) from exc
+
     def ping(self) -> bool:
         try:
             return bool(self.client.ping())

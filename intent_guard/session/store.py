@@ -40,6 +40,10 @@ class SessionStore(Protocol):
         """The current state of ``key`` (a copy), or None."""
         ...
 
+    def forget(self, key: str) -> bool:
+        """Drop the state of ``key`` (an operator's reset); True if there was one."""
+        ...
+
 
 def _check_positive(name: str, value: object, integer: bool) -> None:
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
@@ -95,6 +99,10 @@ class MemoryStore:
         with self._lock:
             raw = self._states.get(key)
             return None if raw is None else np.frombuffer(raw, dtype=np.float64).copy()
+
+    def forget(self, key: str) -> bool:
+        with self._lock:
+            return self._states.pop(key, None) is not None
 
     def _evict(self) -> None:
         while len(self._states) > self.max_entities:

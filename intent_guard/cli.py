@@ -191,6 +191,18 @@ def _serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _forget(args: argparse.Namespace) -> int:
+    from .errors import require
+    from .session.entities import account_key
+
+    require("redis", "redis")
+    from .session.redis_store import RedisStore
+
+    had_state = RedisStore(args.redis, socket_timeout=2.0).forget(account_key(args.account_id))
+    print(f"reset account {args.account_id!r} in {args.redis.split('@')[-1]} (it had state: {had_state})")
+    return EXIT_OK
+
+
 def _trusted_accounts(path: Path) -> frozenset[str]:
     """Account ids, one per line ('#' starts a comment); ConfigError if the file cannot be read."""
     from .errors import ConfigError
@@ -254,6 +266,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--shadow", type=Path, default=None, help="a candidate bundle scored beside the served one (logged, counted)"
     )
     serve.set_defaults(func=_serve)
+    forget = commands.add_parser(
+        "forget", help="reset an account's state in the shared Redis store (an operator's remedy for a false positive)"
+    )
+    forget.add_argument("account_id", help="the account id, as the integration forms it (e.g. org:acme)")
+    forget.add_argument("--redis", required=True, help="the Redis URL the servers share")
+    forget.set_defaults(func=_forget)
     return parser
 
 

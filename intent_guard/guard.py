@@ -116,12 +116,18 @@ class Guard:
     def forget_account(self, account_id: str) -> bool:
         """Reset an account's state, evidence included (an operator's remedy for a false positive;
         to exempt it for good, list it in ``GuardConfig.trusted_accounts``). Shared values it used
-        (cards, IPs, prompts) keep their own counts. True if the account had state.
+        (cards, IPs, prompts) keep their own counts. A shadow bundle's state forgets it too. True
+        if the account had state.
 
-        Raises StoreError when a shared store cannot be reached."""
+        With Redis, this clears the shared state and this process's local fallback; other
+        processes' fallbacks (used only while Redis is unreachable) keep what they had. Raises
+        StoreError when Redis cannot be reached."""
         if not isinstance(account_id, str) or not account_id:
             raise InvalidRequestError("account_id must be a non-empty string")
-        return self.store.forget(account_key(account_id))
+        key = account_key(account_id)
+        if self.shadow is not None:
+            self.shadow.candidate.store.forget(key)
+        return self.store.forget(key)
 
     def with_shadow(self, candidate: Guard, *, max_pending: int = 1000) -> Shadow:
         """Score every request with ``candidate`` as well, in the background (its own store and

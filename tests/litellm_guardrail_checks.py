@@ -122,6 +122,15 @@ async def main() -> None:
     assert LOG.entries[-1]["error"] == "over_budget" and LOG.entries[-1]["reference"] == "call-3e"
     await asyncio.sleep(0.5)
     assert len(slow.records) == 1
+    # ... but an account whose latest verdict was block stays refused when its call cannot be
+    # scored in time: overload is no way past a block.
+    g = guardrail(slow, budget_ms=20)
+    assert await refused(g, "call-3e1") is None  # over budget, not known blocked yet: passes
+    await asyncio.sleep(0.5)  # its scoring finishes behind it: block
+    assert await refused(g, "call-3e2") is not None  # over budget again, and refused
+    assert LOG.entries[-1]["error"] == "over_budget"
+    trusted = guardrail(StubGuard("allow", delay=0.3), budget_ms=20)
+    assert await refused(trusted, "call-3e3") is None
     # Past max_in_flight, calls are shed unscored rather than queued without bound.
     slow = StubGuard("allow", delay=0.2)
     g = guardrail(slow, max_in_flight=2, budget_ms=1000)
@@ -183,6 +192,7 @@ async def main() -> None:
         ({"block_treshold": 0.7}, ("block_treshold", "did you mean 'block_threshold'")),
         ({"mode": "precall"}, ("precall", "pre_call")),
         ({"budget_ms": 0}, ("budget_ms",)),
+        ({"scoring_threads": "two"}, ("two",)),
     ):
         mode = setting.pop("mode", "pre_call")
         try:

@@ -33,7 +33,12 @@ def _free_port() -> int:
 def _live(guard: Guard) -> Iterator[str]:
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(guard, ServerConfig(budget_ms=5000)), host="127.0.0.1", port=port, log_level="error")
+        uvicorn.Config(
+            create_app(guard, ServerConfig(budget_ms=5000, admin_token="fuzz-admin-token-0123456789")),
+            host="127.0.0.1",
+            port=port,
+            log_level="error",
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -269,3 +269,16 @@ def test_readiness_reports_a_store_that_refuses_writes(redis_url: str) -> None:
         assert client.get("/readyz").json()["status"] == "degraded"
     finally:
         admin.config_set("maxmemory", 0)
+
+
+def test_forget_command_resets_an_account_in_the_shared_store(redis_url: str, capsys) -> None:
+    from intent_guard.cli import main
+    from intent_guard.session.entities import account_key
+
+    store = RedisStore(redis_url)
+    store.apply([(account_key("org:acme"), ACCOUNT, EntityUpdate(1.0, ((0, 1.0),)))])
+    assert main(["forget", "org:acme", "--redis", redis_url]) == 0
+    assert "it had state: True" in capsys.readouterr().out
+    assert store.get(account_key("org:acme")) is None
+    assert main(["forget", "org:acme", "--redis", "redis://127.0.0.1:1/0"]) != 0  # unreachable: an error, not a lie
+    assert "could not reset" in capsys.readouterr().err

@@ -181,17 +181,40 @@ def test_operator_can_reset_an_account_with_the_admin_token() -> None:
     from .fakes import FakeScorer, fake_guard
 
     guard, scorer = fake_guard(FakeScorer(0.97))
-    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000, admin_token="s3cret")))
+    token = "s3cret-s3cret-s3cret"
+    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000, admin_token=token)))
     verdicts = [
         client.post("/v1/score", json=make_request(i, account="acct-x", t=1_769_904_000.0 + i)).json() for i in range(4)
     ]
     assert verdicts[-1]["decision"] == "block"
     assert client.delete("/v1/accounts/acct-x").status_code == 401
-    assert client.delete("/v1/accounts/acct-x", headers={"authorization": "Bearer wrong"}).status_code == 401
-    reset = client.delete("/v1/accounts/acct-x", headers={"authorization": "Bearer s3cret"})
+    for header in ("Bearer wrong", token, f"Basic {token}", "Bearer "):
+        assert client.delete("/v1/accounts/acct-x", headers={"authorization": header}).status_code == 401, header
+    reset = client.delete("/v1/accounts/acct-x", headers={"authorization": f"bearer {token}"})
     assert reset.status_code == 200 and reset.json() == {"account_id": "acct-x", "reset": True, "had_state": True}
     scorer.probability = 0.05
     after = client.post("/v1/score", json=make_request(9, account="acct-x", t=1_769_904_010.0)).json()
     assert after["decision"] == "allow"
     disabled = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
-    assert disabled.delete("/v1/accounts/acct-x", headers={"authorization": "Bearer s3cret"}).status_code == 404
+    assert disabled.delete("/v1/accounts/acct-x", headers={"authorization": f"Bearer {token}"}).status_code == 404
+    # ids with a slash are reachable; a store that cannot forget answers 503
+    client.post("/v1/score", json=make_request(20, account="team/a", t=1_769_904_020.0))
+    slash = client.delete("/v1/accounts/team/a", headers={"authorization": f"Bearer {token}"})
+    assert slash.status_code == 200 and slash.json()["account_id"] == "team/a" and slash.json()["had_state"]
+
+    from intent_guard.errors import StoreError
+
+    def unreachable(key: str) -> bool:
+        raise StoreError("could not reset it in Redis (ConnectionError); retry when it is reachable")
+
+    guard.pipeline.store.forget = unreachable  # type: ignore[method-assign]
+    down = client.delete("/v1/accounts/acct-x", headers={"authorization": f"Bearer {token}"})
+    assert down.status_code == 503 and "retry" in down.json()["error"]
+
+
+@pytest.mark.parametrize("token", ["", "   ", "short"])
+def test_an_empty_or_short_admin_token_is_refused(token: str) -> None:
+    from intent_guard.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="admin_token"):
+        ServerConfig(admin_token=token)

@@ -36,8 +36,10 @@ import asyncio
 import json
 import logging
 import sys
+import threading
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from difflib import get_close_matches
@@ -60,6 +62,8 @@ from .litellm_api import LITELLM_IDS, MASTER_KEY_USER, caller_ids, chat_messages
 from .record import gateway_record, score_or_plain
 
 OnReview = Literal["allow", "block"]
+#: How many blocked accounts are remembered for calls that cannot be scored in time.
+_BLOCKED_ACCOUNTS = 100_000
 
 
 class IntentGuardrail(CustomGuardrail):
@@ -106,8 +110,13 @@ class IntentGuardrail(CustomGuardrail):
             self.on_review: OnReview = on_review
             self.budget_s = float(budget_ms) / 1000.0
             self.max_in_flight = int(max_in_flight)
-            if not self.budget_s > 0 or self.max_in_flight < 1:
-                raise ValueError(f"budget_ms must be > 0 and max_in_flight >= 1, got {budget_ms!r}, {max_in_flight!r}")
+            threads = int(scoring_threads)
+            if not self.budget_s > 0 or self.max_in_flight < 1 or threads < 1:
+                raise ValueError(
+                    "budget_ms must be > 0, max_in_flight and scoring_threads >= 1; "
+                    f"got {budget_ms!r}, {max_in_flight!r}, {scoring_threads!r}"
+                )
+            trusted = frozenset(_names(trusted_accounts))
             if verdict_log:
                 _log_to(verdict_log)
             if guard is None:
@@ -115,7 +124,7 @@ class IntentGuardrail(CustomGuardrail):
                     review_threshold=_float_or_none(review_threshold),
                     block_threshold=_float_or_none(block_threshold),
                     mode="observe" if self.observe_only else "enforce",
-                    trusted_accounts=frozenset(_names(trusted_accounts)),
+                    trusted_accounts=trusted,
                 )
                 guard = _load_guard(bundle, redis_url, config)
         except (ValueError, TypeError, OSError, IntentGuardError) as exc:
@@ -131,8 +140,17 @@ class IntentGuardrail(CustomGuardrail):
         self.guard = guard
         self._warned_master_key = False
         self._in_flight = 0  # touched on the event loop only
-        self._executor = ThreadPoolExecutor(max_workers=max(1, int(scoring_threads)), thread_name_prefix="intent-guard")
+        # Accounts whose latest verdict was block: a call that cannot be scored in time (shed or
+        # over budget) is still refused for them, so overload is no way past a block.
+        self._blocked: OrderedDict[str, None] = OrderedDict()
+        self._blocked_lock = threading.Lock()
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="intent-guard")
         weakref.finalize(self, self._executor.shutdown, wait=False)
+        if "end_user_id" in self.identity.account_from and any(a.startswith("end_user:") for a in trusted):
+            _setup_warning(
+                self._integration,
+                "trusted_accounts lists end_user ids, which callers choose: anyone can claim them",
+            )
 
     @property
     def observe_only(self) -> bool:
@@ -154,36 +172,49 @@ class IntentGuardrail(CustomGuardrail):
         if input_type != "request":
             return inputs
         call_id = _call_id(request_data, logging_obj)
-        if self._in_flight >= self.max_in_flight:  # shed load: the call passes unscored (and uncounted)
-            self._unscored(call_id, "overloaded")
-            return inputs
-        self._in_flight += 1
         try:
             record = self._record(inputs, request_data or {}, call_id, logging_obj)
-            future = asyncio.get_running_loop().run_in_executor(self._executor, self._score, record)
-            future.add_done_callback(self._done)
         except Exception as exc:  # noqa: BLE001 - fail-open: never take the proxy's call down; the operator hears of it
-            self._in_flight -= 1
             self._unscored(call_id, _why(exc))
             return inputs
+        if self._in_flight >= self.max_in_flight:  # shed load: the call is not scored (nor counted)
+            return self._unscored_call(inputs, call_id, record["account_id"], "overloaded")
+        self._in_flight += 1
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self._executor, self._score, record)
+            future.add_done_callback(self._done)
+        except Exception as exc:  # noqa: BLE001 - as above
+            self._in_flight -= 1
+            return self._unscored_call(inputs, call_id, record["account_id"], _why(exc))
         try:
             # Past the budget the call goes on unscored; the scoring finishes (and counts) behind it.
             verdict = await asyncio.wait_for(asyncio.shield(future), timeout=self.budget_s)
         except TimeoutError:
-            self._unscored(call_id, "over_budget")
-            return inputs
+            return self._unscored_call(inputs, call_id, record["account_id"], "over_budget")
         except Exception as exc:  # noqa: BLE001 - as above
-            self._unscored(call_id, _why(exc))
-            return inputs
+            return self._unscored_call(inputs, call_id, record["account_id"], _why(exc))
         refuse = verdict.decision == "block" or (verdict.decision == "review" and self.on_review == "block")
         if refuse and not self.observe_only:
-            raise GuardrailRaisedException(
-                guardrail_name=self.guardrail_name,
-                message=refusal_message(call_id),
-                should_wrap_with_default_message=False,
-                status_code=403,
-                blocked_content=True,
-            )
+            self._refuse(call_id)
+        return inputs
+
+    def _refuse(self, call_id: str) -> None:
+        raise GuardrailRaisedException(
+            guardrail_name=self.guardrail_name,
+            message=refusal_message(call_id),
+            should_wrap_with_default_message=False,
+            status_code=403,
+            blocked_content=True,
+        )
+
+    def _unscored_call(self, inputs: Any, call_id: str, account: str, why: str) -> Any:
+        """A call without a verdict of its own: logged; refused if its account's latest verdict
+        was block (fail-open for everyone else)."""
+        self._unscored(call_id, why)
+        with self._blocked_lock:
+            blocked = account in self._blocked
+        if blocked and not self.observe_only:
+            self._refuse(call_id)
         return inputs
 
     def _done(self, _: asyncio.Future[Verdict]) -> None:
@@ -194,6 +225,15 @@ class IntentGuardrail(CustomGuardrail):
         is scored again as plain text, so that malformed input cannot buy a caller an unscored call."""
         verdict = score_or_plain(self.guard, record)
         log_verdict(record["request_id"], verdict, self._integration, record["account_id"])
+        account = record["account_id"]
+        with self._blocked_lock:
+            if verdict.decision == "block":  # not would_decide: trusted and observed accounts are never refused
+                self._blocked[account] = None
+                self._blocked.move_to_end(account)
+                while len(self._blocked) > _BLOCKED_ACCOUNTS:
+                    self._blocked.popitem(last=False)
+            else:
+                self._blocked.pop(account, None)
         return verdict
 
     def _unscored(self, call_id: str, why: str) -> None:
@@ -208,21 +248,17 @@ class IntentGuardrail(CustomGuardrail):
         metadata = {**(request_data.get("metadata") or {}), **(request_data.get("litellm_metadata") or {})}
         user = request_data.get("user")
         ids = caller_ids(metadata)
-        if metadata.get("user_api_key_user_id") == MASTER_KEY_USER and not self._warned_master_key:
-            self._warned_master_key = True
-            operator_log.warning(
-                json.dumps(
-                    {
-                        "event": "setup_warning",
-                        "integration": self._integration,
-                        "warning": "calls made with the proxy's master key all carry its key hash, so they are "
-                        "one account: give callers virtual keys (with a user, team or org), or set "
-                        "account_from: end_user_id if your own authentication sets the OpenAI 'user' field "
-                        "(callers choose it otherwise)",
-                    }
-                )
-            )
         ids["end_user_id"] = ids["end_user_id"] or (user if isinstance(user, str) and user else None)
+        if metadata.get("user_api_key_user_id") == MASTER_KEY_USER and not self._warned_master_key:
+            account = self.identity.account(ids)
+            if account is not None and account.startswith("key_hash:"):
+                self._warned_master_key = True
+                _setup_warning(
+                    self._integration,
+                    "calls made with the proxy's master key all carry its key hash, so they are one account: "
+                    "give callers virtual keys (with a user, team or org), or set account_from: end_user_id if "
+                    "your own authentication sets the OpenAI 'user' field (callers choose it otherwise)",
+                )
         messages = chat_messages(
             inputs.get("structured_messages") or request_data.get("messages"), inputs.get("texts", [])
         )
@@ -334,6 +370,10 @@ def _call_id(request_data: dict | None, logging_obj: Any) -> str:
     if isinstance(call_id, str) and call_id:
         return call_id
     return uuid.uuid4().hex
+
+
+def _setup_warning(integration: str, warning: str) -> None:
+    operator_log.warning(json.dumps({"event": "setup_warning", "integration": integration, "warning": warning}))
 
 
 def _why(exc: BaseException) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import InvalidRequestError
+from ..types import ROLES
 from .identity import Identity
 
 #: Ids longer than this (or not valid Unicode) are replaced by a digest: a caller-chosen id (the
@@ -78,21 +79,32 @@ def gateway_record(
 
 
 def plain_text_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The record reduced to its ids and its messages' text as one user turn: what is scored when
-    the Guard refuses the full record for a limit the mapping did not foresee."""
-    texts: list[str] = []
+    """The record with its messages reduced to text (unknown roles read as ``user``) and without
+    its tools: what is scored when the Guard refuses the full record for a limit the mapping did
+    not foresee. Its ids, model and client IP are kept (they were bounded already)."""
+    messages: list[dict[str, str]] = []
     for message in record.get("messages") or []:
-        content = message.get("content") if isinstance(message, Mapping) else None
-        if isinstance(content, str):
-            texts.append(content)
-        elif isinstance(content, list):
-            texts += [p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str)]
-    return {
-        "request_id": record["request_id"],
-        "timestamp": record["timestamp"],
-        "account_id": record["account_id"],
-        "messages": [{"role": "user", "content": _scrub("\n".join(texts))}],
-    }
+        if not isinstance(message, Mapping):
+            continue
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "\n".join(p["text"] for p in content if isinstance(p, Mapping) and isinstance(p.get("text"), str))
+        role = message.get("role")
+        messages.append(
+            {
+                "role": role if isinstance(role, str) and role in ROLES else "user",
+                "content": _scrub(content if isinstance(content, str) else ""),
+            }
+        )
+    out: dict[str, Any] = {k: record[k] for k in ("request_id", "timestamp", "account_id")}
+    out["messages"] = messages or [{"role": "user", "content": ""}]
+    for key in ("api_key_id", "session_id", "model"):
+        if isinstance(record.get(key), str):
+            out[key] = record[key]
+    client = record.get("client")
+    if isinstance(client, Mapping) and isinstance(client.get("ip"), str):
+        out["client"] = {"ip": client["ip"]}
+    return out
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:

@@ -42,6 +42,10 @@ MAX_BODY_BYTES = 8 * 1024 * 1024
 MAX_BATCH = 1024
 
 
+#: The shortest admin token accepted (random, e.g. ``python -c "import secrets; print(secrets.token_urlsafe(24))"``).
+MIN_ADMIN_TOKEN_CHARS = 16
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerConfig:
     """Settings of the sidecar. ``fail_mode``: what a request past its budget gets."""
@@ -64,6 +68,11 @@ class ServerConfig:
             )
         if not self.budget_ms > 0:
             raise ConfigError(f"The 'budget_ms' parameter of ServerConfig must be > 0. Got {self.budget_ms!r} instead.")
+        if self.admin_token is not None and len(self.admin_token.strip()) < MIN_ADMIN_TOKEN_CHARS:
+            raise ConfigError(
+                f"The 'admin_token' parameter of ServerConfig must be None (operator endpoints off) or a secret of "
+                f"at least {MIN_ADMIN_TOKEN_CHARS} characters. Got one of {len(self.admin_token.strip())}."
+            )
 
 
 def fallback_verdict(request_id: str, config: ServerConfig, model_version: str, kind: str) -> Verdict:
@@ -249,7 +258,7 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
         return JSONResponse({"action": "NONE"})
 
     @app.delete(
-        "/v1/accounts/{account_id}",
+        "/v1/accounts/{account_id:path}",
         summary="Operator: reset an account's state (a false positive); needs the admin token",
         openapi_extra=account_reset_openapi(),
         response_model=None,
@@ -262,8 +271,9 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
             return error(
                 404, "operator endpoints are disabled: start the sidecar with --admin-token-env VAR", "disabled"
             )
-        given = http.headers.get("authorization", "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), config.admin_token.encode()):
+        scheme, _, given = http.headers.get("authorization", "").strip().partition(" ")
+        expected = config.admin_token.strip().encode()
+        if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
             return error(401, "a valid 'Authorization: Bearer <admin token>' header is required", "unauthorized")
         try:
             forgotten = await asyncio.get_running_loop().run_in_executor(executor, guard.forget_account, account_id)

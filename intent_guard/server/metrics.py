@@ -8,9 +8,9 @@ from ..types import Verdict
 
 
 class Metrics:
-    """Latency histogram, decisions (and, in observe mode, would-be decisions) by outcome, errors by
-    kind, degraded mode, model version, and a shadow bundle's scored / disagreeing / failed / dropped
-    requests."""
+    """Latency histogram, decisions (and, in observe mode or for trusted accounts, would-be
+    decisions) by outcome, errors by kind, degraded mode, model version, and a shadow bundle's
+    scored / disagreeing / failed / dropped requests."""
 
     def __init__(self, model_version: str, shadow_counts: Callable[[], Mapping[str, int]] | None = None) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
@@ -35,7 +35,7 @@ class Metrics:
         )
         self.would_decisions = Counter(
             "intent_guard_would_decisions",
-            "Observe mode: what the policy would have decided (the answer was allow)",
+            "Observe mode and trusted accounts: what the policy would have decided (the answer was allow)",
             ["decision"],
             registry=self.registry,
         )

@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import logging
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,6 +31,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from benchmarks.sidecar import free_port  # noqa: E402
 
 TEXT = "Summarise the following customer review in two sentences: the lamp arrived late but works well."
 
@@ -83,12 +84,6 @@ def hook(calls: int) -> float:
     return float(np.percentile(s, 50))
 
 
-def _port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def proxy(calls: int, score_p50: float) -> None:
     import httpx
     import uvicorn
@@ -103,7 +98,7 @@ def proxy(calls: int, score_p50: float) -> None:
                 "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}}  # fmt: skip
 
-    up_port, proxy_port = _port(), _port()
+    up_port, proxy_port = free_port(), free_port()
     server = uvicorn.Server(uvicorn.Config(upstream, host="127.0.0.1", port=up_port, log_level="error"))
     threading.Thread(target=server.run, daemon=True).start()
     config = Path(tempfile.mkdtemp()) / "config.yaml"

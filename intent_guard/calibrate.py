@@ -59,7 +59,7 @@ class AccountMaxima:
 def replay_maxima(guard: Any, log: Path, *, batch_size: int = 256, progress: bool | None = None) -> AccountMaxima:
     """Score ``log`` in time order with ``guard`` (a fresh Guard: its store starts empty) and keep
     each account's highest account score and request probability."""
-    from .logs import iter_time_order, scan_log
+    from .logs import batched, iter_time_order, scan_log
     from .progress import Progress
 
     if not log.is_file():
@@ -68,23 +68,12 @@ def replay_maxima(guard: Any, log: Path, *, batch_size: int = 256, progress: boo
     if len(scan) == 0:
         raise CalibrationError(f"{log}: no valid requests ({scan.bad_count} invalid records)")
     best: dict[str, list[float]] = {}
-    batch: list[Any] = []
-
-    def flush() -> None:
-        for request, verdict in zip(batch, guard.score_many(batch), strict=True):
-            seen = best.setdefault(request.account_id, [0.0, 0.0])
-            seen[0] = max(seen[0], verdict.account_score or 0.0)
-            seen[1] = max(seen[1], verdict.probability)
-
     with Progress(len(scan), "calibrate", enabled=progress) as bar:
-        for _, request in iter_time_order(log, scan):
-            batch.append(request)
-            if len(batch) >= batch_size:
-                flush()
-                bar.update(len(batch))
-                batch = []
-        if batch:
-            flush()
+        for batch in batched((request for _, request in iter_time_order(log, scan)), batch_size):
+            for request, verdict in zip(batch, guard.score_many(batch), strict=True):
+                seen = best.setdefault(request.account_id, [0.0, 0.0])
+                seen[0] = max(seen[0], verdict.account_score or 0.0)
+                seen[1] = max(seen[1], verdict.probability)
             bar.update(len(batch))
     values = np.array(list(best.values()), dtype=np.float64).reshape(-1, 2)
     return AccountMaxima(np.array(list(best), dtype=object), values[:, 0], values[:, 1])

@@ -18,7 +18,7 @@ EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
 def _score(args: argparse.Namespace) -> int:
     from .config import GuardConfig
     from .guard import Guard
-    from .logs import InputOrderWriter, iter_time_order, scan_log, spool_stdin, verdict_line
+    from .logs import InputOrderWriter, batched, iter_time_order, scan_log, spool_stdin, verdict_line
     from .progress import Progress
 
     problem = _check_paths(args.log, args.output)
@@ -47,15 +47,8 @@ def _score(args: argparse.Namespace) -> int:
         scoring_started = time.perf_counter()
         try:
             writer = InputOrderWriter(out, scan.time_order())
-            batch: list = []
             with Progress(len(scan), "scoring ", enabled=None if args.output else False) as bar:
-                for position, request in iter_time_order(source, scan):
-                    batch.append((position, request))
-                    if len(batch) >= args.batch_size:
-                        _flush(guard, batch, writer, decisions, flagged, verdict_line)
-                        bar.update(len(batch))
-                        batch = []
-                if batch:
+                for batch in batched(iter_time_order(source, scan), args.batch_size):
                     _flush(guard, batch, writer, decisions, flagged, verdict_line)
                     bar.update(len(batch))
             writer.close()

@@ -12,6 +12,7 @@ from .config import GuardConfig
 from .decision import AccountSnapshot, DecisionThresholds, Platt, Policy
 from .errors import BundleError, InvalidRequestError
 from .features import FEATURE_NAMES
+from .logs import batched
 from .pipeline import FeaturePipeline, PreparedRequest
 from .scoring import OnnxScorer, Scorer, build_reasons
 from .scoring.reasons import feature_reference
@@ -103,13 +104,7 @@ class Guard:
     def score_many(self, requests: Iterable[Request | Mapping[str, Any]]) -> list[Verdict]:
         """Score requests in the order given (a replayed log must be sorted by time first)."""
         verdicts: list[Verdict] = []
-        batch: list[Request | Mapping[str, Any]] = []
-        for request in requests:
-            batch.append(request)
-            if len(batch) >= self.config.batch_size:
-                verdicts.extend(self._verdicts(batch))
-                batch = []
-        if batch:
+        for batch in batched(requests, self.config.batch_size):
             verdicts.extend(self._verdicts(batch))
         return verdicts
 

@@ -23,12 +23,30 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, TypeVar
 
 import numpy as np
 
 from .errors import IntentGuardError, InvalidRequestError
 from .types import Request, Verdict
+
+T = TypeVar("T")
+
+
+def batched(items: Iterable[T], size: int) -> Iterator[list[T]]:
+    """``items`` in lists of ``size`` (the last one shorter), in order: how every replay feeds the
+    pipeline a batch at a time."""
+    if size < 1:
+        raise ValueError(f"batch size must be >= 1, got {size}")
+    batch: list[T] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
 
 #: Records longer than this (bytes) are refused without being parsed.
 MAX_RECORD_BYTES = 32 * 1024 * 1024

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -37,7 +36,7 @@ from intent_guard.server import ServerConfig, create_app  # noqa: E402
 from .conftest import ROOT  # noqa: E402
 from .fakes import FakeScorer, fake_guard  # noqa: E402
 from .test_integrations import ITEMS, ORDINARY, SECRETS, WRAPPERS  # noqa: E402
-from .test_redis import start_redis  # noqa: E402
+from .test_redis import _free_port, start_redis  # noqa: E402
 
 VENV = ROOT / ".venv-litellm"
 LITELLM = VENV / "bin" / "litellm"
@@ -65,12 +64,6 @@ def _litellm() -> Path:
             pytest.fail(f"could not install LiteLLM into {VENV}: {exc}")
         pytest.skip(f"LiteLLM could not be installed into {VENV} ({type(exc).__name__}); the proxy test needs it")
     return LITELLM
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _serve(app, port: int) -> uvicorn.Server:  # noqa: ANN001
@@ -200,7 +193,7 @@ def setup(tmp_path_factory) -> Iterator[Setup]:
     binary = _litellm()
     # The sidecar's guard: an elicitation cue -> campaign-like probability; the policy does the rest.
     guard, _ = fake_guard(FakeScorer(fn=lambda row: 0.97 if row[_CUE] > 0 else 0.05))
-    sidecar_port, upstream_port, redis_port = _port(), _port(), _port()
+    sidecar_port, upstream_port, redis_port = _free_port(), _free_port(), _free_port()
     servers = [
         _serve(
             create_app(guard, ServerConfig(budget_ms=5000, identity=Identity(account_from=("end_user_id",)))),
@@ -216,7 +209,7 @@ def setup(tmp_path_factory) -> Iterator[Setup]:
         for i in range(2):
             config = root / f"config{i}.yaml"
             config.write_text(_config(upstream_port, sidecar_port, redis_url, root))
-            proxies.append(Proxy(binary, config, _port()))
+            proxies.append(Proxy(binary, config, _free_port()))
         yield Setup((proxies[0], proxies[1]), root)
     finally:
         for proxy in proxies:
@@ -337,7 +330,7 @@ def test_a_misconfigured_guardrail_stops_the_proxy(tmp_path: Path) -> None:
     )
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
     process = subprocess.run(
-        [str(binary), "--config", str(config), "--host", "127.0.0.1", "--port", str(_port())],
+        [str(binary), "--config", str(config), "--host", "127.0.0.1", "--port", str(_free_port())],
         env=env,
         capture_output=True,
         text=True,

@@ -266,3 +266,20 @@ def test_log_source_reads_gzip_logs_like_plain(tmp_path: Path) -> None:
         assert list(source) == expected
         assert source.skipped == 1 and source.errors[0].endswith(":11: not a JSON object")
     assert LogSource([folder]).files == [folder / "log.jsonl.gz"]
+
+
+def test_a_baseline_bundle_is_scored_on_the_same_held_out_requests(small_log: Path) -> None:
+    """``build --baseline``: the shipped bundle replayed on the test split, with its report thresholds."""
+    from types import SimpleNamespace
+
+    from training.build import score_baseline
+    from training.records import LogSource, group_split
+
+    source = LogSource([small_log])
+    split = group_split(source, seed=0)
+    n = sum(1 for r in source if split.of(r) == "test")
+    zeros = np.zeros(n)
+    test = SimpleNamespace(y=zeros, account=zeros, campaign=zeros, population=zeros)
+    scored = score_baseline(DEFAULT_BUNDLE, source, split, test)  # type: ignore[arg-type]
+    assert n > 0 and len(scored.scores) == n and ((scored.scores >= 0) & (scored.scores <= 1)).all()
+    assert 0 < scored.thresholds["review"] <= scored.thresholds["block"] <= 1

@@ -304,15 +304,9 @@ def score_baseline(bundle: Path, source: LogSource, split_of: Any, test: Replaye
 
     guard = Guard.load(bundle)
     records = (r for r in source if split_of.of(r) == "test")
-    probabilities: list[float] = []
-    batch: list[dict[str, Any]] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= 512:
-            probabilities += [v.probability for v in guard.score_many(batch)]
-            batch = []
-    probabilities += [v.probability for v in guard.score_many(batch)]
-    thresholds = {"review": guard.thresholds.review, "block": guard.thresholds.block}
+    probabilities = [v.probability for v in guard.score_many(records)]
+    # The baseline's request-level report thresholds (its decisions use the account policy).
+    thresholds = {name: float(guard.manifest.data["thresholds"][name]) for name in ("review", "block")}
     return Scored(
         f"baseline {guard.model_version}",
         test.y,

@@ -29,6 +29,7 @@ import numpy as np
 from intent_guard import Guard
 from intent_guard.bundle import MANIFEST, load_manifest, sha256_file
 from intent_guard.embed import load_embedder
+from intent_guard.logs import batched
 from intent_guard.templates import Template, TemplateIndex, build_index, load_templates, write_templates
 from intent_guard.templates.similarity import CATEGORIES
 from intent_guard.text import prompt_parts
@@ -67,9 +68,8 @@ def mine(
     texts: list[str] = []
     accounts: list[str] = []
     vectors: list[np.ndarray] = []
-    batch: list[dict[str, Any]] = []
 
-    def flush() -> None:
+    def flush(batch: list[dict[str, Any]]) -> None:
         if flagged:
             keep = [r for r, v in zip(batch, guard.score_many(batch), strict=True) if v.decision != "allow"]
         else:
@@ -87,13 +87,8 @@ def mine(
                 accounts.append(request.account_id)
                 vectors.append(views.vectors[row])
 
-    for record in source:
-        batch.append(record)
-        if len(batch) >= 512:
-            flush()
-            batch = []
-    if batch:
-        flush()
+    for batch in batched(source, 512):
+        flush(batch)
     return _propose(pipeline, texts, accounts, vectors, min_similarity, min_support, min_accounts, max_clusters)
 
 

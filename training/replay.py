@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from intent_guard.logs import batched
 from intent_guard.pipeline import FeaturePipeline
 from intent_guard.progress import Progress
 
@@ -43,9 +44,13 @@ def replay(
     """Feed records (already in timestamp order) through the pipeline; labels must be present."""
     rows: list[np.ndarray] = []
     meta: list[tuple[int, str, str, str, float, str, str]] = []
-    batch: list[dict[str, Any]] = []
 
-    def flush() -> None:
+    def labelled(record: dict[str, Any]) -> dict[str, Any]:
+        if record.get("label") not in (0, 1):
+            raise ValueError(f"record {record.get('request_id')!r} has no 0/1 'label'; training needs labels")
+        return record
+
+    def flush(batch: list[dict[str, Any]]) -> None:
         for computed, record in zip(pipeline.run(batch), batch, strict=True):
             rows.append(computed.row)
             meta.append(
@@ -61,16 +66,8 @@ def replay(
             )
 
     with Progress(total, label) as bar:
-        for record in records:
-            if record.get("label") not in (0, 1):
-                raise ValueError(f"record {record.get('request_id')!r} has no 0/1 'label'; training needs labels")
-            batch.append(record)
-            if len(batch) >= batch_size:
-                flush()
-                bar.update(len(batch))
-                batch = []
-        if batch:
-            flush()
+        for batch in batched((labelled(record) for record in records), batch_size):
+            flush(batch)
             bar.update(len(batch))
     labels, accounts, campaigns, populations, stamps, ids, worlds = zip(*meta, strict=True) if meta else ((),) * 7
     return Replayed(

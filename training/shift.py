@@ -193,7 +193,7 @@ def replay_features(
     The whole log is replayed in time order through a fresh pipeline (every request updates the
     session state); only the sampled rows are kept, so memory is O(max_rows).
     """
-    from intent_guard.logs import iter_time_order, scan_log
+    from intent_guard.logs import batched, iter_time_order, scan_log
     from intent_guard.pipeline import FeaturePipeline
     from intent_guard.progress import Progress
     from intent_guard.session import MemoryStore
@@ -210,23 +210,13 @@ def replay_features(
     pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore(), encoder)
     rows: list[np.ndarray] = []
     accounts: list[str] = []
-    batch: list[tuple[int, Any]] = []
-
-    def flush() -> None:
-        for (position, request), computed in zip(batch, pipeline.run([r for _, r in batch]), strict=True):
-            if keep[position]:
-                rows.append(computed.row)
-                accounts.append(request.account_id)
-        batch.clear()
-
     with Progress(n, label) as bar:
-        for item in iter_time_order(log, scan):
-            batch.append(item)
-            if len(batch) >= batch_size:
-                bar.update(len(batch))
-                flush()
-        bar.update(len(batch))
-        flush()
+        for batch in batched(iter_time_order(log, scan), batch_size):
+            for (position, request), computed in zip(batch, pipeline.run([r for _, r in batch]), strict=True):
+                if keep[position]:
+                    rows.append(computed.row)
+                    accounts.append(request.account_id)
+            bar.update(len(batch))
     return np.stack(rows), np.asarray(accounts, dtype=object)
 
 

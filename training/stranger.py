@@ -278,7 +278,7 @@ def stranger_evaluation(
     ``missing`` and ``invalid_records`` (score.py would score them 0 / allow).
     """
     from intent_guard import Guard
-    from intent_guard.logs import InputOrderWriter, iter_time_order, scan_log, verdict_line
+    from intent_guard.logs import InputOrderWriter, batched, iter_time_order, scan_log, verdict_line
     from intent_guard.progress import Progress
 
     log_path = Path(log_path)
@@ -301,30 +301,20 @@ def stranger_evaluation(
     out = open(verdicts_out, "w", encoding="utf-8") if verdicts_out is not None else None  # noqa: SIM115
     try:
         writer = InputOrderWriter(out, scan.time_order()) if out is not None else None
-        batch: list[tuple[int, Any]] = []
-
-        def flush() -> None:
-            for (position, request), verdict in zip(batch, guard.score_many([r for _, r in batch]), strict=True):
-                written = verdict.to_dict()  # rounded as in the verdict file
-                label[position] = request.label or 0
-                account[position] = request.account_id
-                request_id[position] = request.request_id
-                probability[position] = written["probability"]
-                account_score[position] = written.get("account_score", np.nan)
-                decision[position] = written["decision"]
-                if writer is not None:
-                    writer.write(position, verdict_line(verdict))
-            batch.clear()
-
         with Progress(n, "scoring ") as bar:
-            for position, request in iter_time_order(log_path, scan):
-                unlabelled += request.label is None
-                batch.append((position, request))
-                if len(batch) >= batch_size:
-                    bar.update(len(batch))
-                    flush()
-            bar.update(len(batch))
-            flush()
+            for batch in batched(iter_time_order(log_path, scan), batch_size):
+                for (position, request), verdict in zip(batch, guard.score_many([r for _, r in batch]), strict=True):
+                    written = verdict.to_dict()  # rounded as in the verdict file
+                    unlabelled += request.label is None
+                    label[position] = request.label or 0
+                    account[position] = request.account_id
+                    request_id[position] = request.request_id
+                    probability[position] = written["probability"]
+                    account_score[position] = written.get("account_score", np.nan)
+                    decision[position] = written["decision"]
+                    if writer is not None:
+                        writer.write(position, verdict_line(verdict))
+                bar.update(len(batch))
         if writer is not None:
             writer.close()
     finally:

@@ -201,6 +201,10 @@ def test_operator_can_reset_an_account_with_the_admin_token() -> None:
     client.post("/v1/score", json=make_request(20, account="team/a", t=1_769_904_020.0))
     slash = client.delete("/v1/accounts/team/a", headers={"authorization": f"Bearer {token}"})
     assert slash.status_code == 200 and slash.json()["account_id"] == "team/a" and slash.json()["had_state"]
+    # an id no route can match (a line break) gets the same error shape as every other 4xx
+    unroutable = client.delete("/v1/accounts/a%0Ab", headers={"authorization": f"Bearer {token}"})
+    assert unroutable.status_code == 404 and "error" in unroutable.json()
+    assert client.get("/no/such/route").json() == {"error": "Not Found"}
 
     from intent_guard.errors import StoreError
 

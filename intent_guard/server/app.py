@@ -26,6 +26,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi import Request as HttpRequest
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..errors import ConfigError, IntentGuardError, InvalidRequestError, StoreError
 from ..guard import Guard
@@ -114,6 +115,12 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
     def error(status: int, message: str, kind: str) -> JSONResponse:
         metrics.errors.labels(kind=kind).inc()
         return JSONResponse({"error": message}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def framework_error(_: HttpRequest, exc: StarletteHTTPException) -> JSONResponse:
+        """The framework's own errors (no such route, wrong method) in the same ``{"error": ...}``
+        shape as every other 4xx, e.g. an account id whose path cannot match its route."""
+        return error(exc.status_code, str(exc.detail), "route")
 
     cost = _CostEstimate()
 

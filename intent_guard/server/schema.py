@@ -172,7 +172,10 @@ def account_reset_openapi() -> dict[str, Any]:
                 "content": {"application/json": {"schema": _ref(AccountResetModel)}},
             },
             "401": {"description": "No or wrong 'Authorization: Bearer <admin token>'", **error},
-            "404": {"description": "Operator endpoints are disabled (no --admin-token-env)", **error},
+            "404": {
+                "description": "Operator endpoints are disabled (no --admin-token-env), or the id holds a line break",
+                **error,
+            },
             "422": {"description": "Empty account id", **error},
             "503": {"description": "The shared store (Redis) cannot be reached; retry", **error},
             "500": {"description": "A bug: logged and counted in /metrics", **error},

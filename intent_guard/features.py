@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 
@@ -303,6 +304,27 @@ def feature_row(inputs: FeatureInputs) -> np.ndarray:
     return row
 
 
+_CONTENT_COMPUTE = tuple(f.compute for f in REGISTRY if f.group == "content")
+
+
+class _NoSessionState:
+    """Stands in for the account and cluster views where only content features are computed."""
+
+    def __getattr__(self, name: str) -> object:
+        raise RuntimeError(f"a content feature read session state ({name!r}); content features must not")
+
+
+def content_row(sim: SimilarityFeatures, cues: tuple[float, ...], bounded: float) -> np.ndarray:
+    """The content features alone (float32, ``FEATURE_GROUPS["content"]`` order), computed by the
+    same registry functions as :func:`feature_row`: they read the request and nothing else."""
+    no_state = cast(Any, _NoSessionState())
+    inputs = FeatureInputs(sim=sim, cues=cues, bounded=bounded, account=no_state, cluster=no_state)
+    row = np.array([f(inputs) for f in _CONTENT_COMPUTE], dtype=np.float32)
+    if not np.isfinite(row).all():
+        row = np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
+    return row
+
+
 def describe() -> list[dict[str, object]]:
     """The registry as plain data (name, group, direction, why), for manifests and reports."""
     return [{"name": f.name, "group": f.group, "direction": f.direction, "why": f.why} for f in REGISTRY]
@@ -313,6 +335,7 @@ __all__ = [
     "FEATURE_NAMES",
     "REGISTRY",
     "Feature",
+    "content_row",
     "FeatureInputs",
     "describe",
     "feature_row",

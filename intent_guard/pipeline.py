@@ -18,7 +18,7 @@ from .cues import bounded_output, cue_mask, cue_windows, elicitation_cues
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
-from .features import FEATURE_NAMES, FeatureInputs, feature_row
+from .features import FEATURE_GROUPS, FEATURE_NAMES, FeatureInputs, content_row, feature_row
 from .linking import link_values, skeleton
 from .session import (
     ACCOUNT,
@@ -207,6 +207,16 @@ class FeaturePipeline:
             cluster=ClusterView(dict(zip(links, states[1:], strict=True)), request.timestamp),
         )
         return RequestFeatures(request, feature_row(inputs), sim, degraded)
+
+    def content_rows(self, requests: Sequence[Request | Mapping[str, Any]]) -> np.ndarray:
+        """The content features alone of each request (``FEATURE_GROUPS["content"]`` order), exactly
+        as :meth:`session` computes them, with no state read or written."""
+        rows = []
+        for prepared in self.prepare(requests):
+            lower = cue_windows(prepared.parts)
+            cues = elicitation_cues(prepared.parts, lower)
+            rows.append(content_row(prepared.similarity, cues, bounded_output(prepared.parts, lower)))
+        return np.stack(rows) if rows else np.zeros((0, len(FEATURE_GROUPS["content"])), dtype=np.float32)
 
     def embed_views(self, parts: list[PromptParts]) -> EmbeddedViews:
         """Embed the non-empty head, tail and system views of each request, and their segments, in one call."""

@@ -34,6 +34,15 @@ def test_contract_shapes_norms_and_purity(embedder: Embedder) -> None:
     assert embedder.embed([]).shape == (0, embedder.dim)
 
 
+def test_a_vector_does_not_depend_on_its_batch(embedder: Embedder) -> None:
+    # The int8 encoder quantises activations over its whole input: batched, a window's vector
+    # would move with its batch-mates (train/serve skew between a replay and one request).
+    texts = ["Solve step by step: 2 + 2", "a much longer sentence about trains leaving stations " * 6, "hi"]
+    together = embedder.embed(texts)
+    for i, text in enumerate(texts):
+        np.testing.assert_array_equal(embedder.embed([text])[0], together[i])
+
+
 def test_lone_surrogates_do_not_break_the_tokenizer(embedder: Embedder) -> None:
     vectors = embedder.embed(["broken \ud800 text"])
     assert np.isfinite(vectors).all()

@@ -283,3 +283,47 @@ def test_a_baseline_bundle_is_scored_on_the_same_held_out_requests(small_log: Pa
     scored = score_baseline(DEFAULT_BUNDLE, source, split, test)  # type: ignore[arg-type]
     assert n > 0 and len(scored.scores) == n and ((scored.scores >= 0) & (scored.scores <= 1)).all()
     assert 0 < scored.thresholds["review"] <= scored.thresholds["block"] <= 1
+
+
+def test_deep_content_model_is_trained_attached_and_scored_in_stranger_mode(small_log: Path, tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from intent_guard.bundle import load_manifest
+    from intent_guard.deep import DeepContent
+    from intent_guard.features import FEATURE_GROUPS
+    from training.deep_content import DeepOptions, format_section, run
+
+    stranger = small_stranger_log(tmp_path / "stranger", accounts=13)
+    seen: dict[str, int] = defaultdict(int)  # at most 8 requests per account: the int8 encoder is slow
+    kept = []
+    for line in stranger.read_text(encoding="utf-8").splitlines():
+        account = json.loads(line)["account_id"]
+        seen[account] += 1
+        if seen[account] <= 8:
+            kept.append(line)
+    stranger.write_text("\n".join(kept) + "\n", encoding="utf-8")
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
+    section = run(DeepOptions(small_log, bundle, sample=300, rounds=20, seed=0, stranger_log=stranger))
+
+    manifest = load_manifest(bundle)  # every file re-hashed, the new one included
+    assert manifest.data["deep_content"] == json.loads(json.dumps(section))
+    assert section["features"] == list(FEATURE_GROUPS["content"])
+    assert section["training"]["requests"] == 300
+    assert section["onnx_parity_max_abs_diff"] < 1e-5
+    aucs = section["stranger_content_auc"]
+    assert {"macro", "pooled"} <= set(aucs) and 0.0 <= aucs["macro"] <= 1.0
+    assert "stranger mode" in format_section(section)
+    deep = DeepContent.load(bundle)
+    assert deep.version == section["version"]
+    assert deep.score_many(
+        [
+            {
+                "request_id": "r",
+                "timestamp": 1.7e9,
+                "account_id": "a",
+                "messages": [{"role": "user", "content": "Show your full chain of thought, step by step."}],
+            }
+        ]
+    ).shape == (1,)

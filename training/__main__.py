@@ -7,6 +7,7 @@ Commands:
   evaluate          score a labelled log with a bundle and print the metrics (score.py's, given accounts)
   shift             adversarial validation between the training log's and another log's feature rows
   templates         mine template proposals from traffic (mine) or add accepted ones (add)
+  deep-content      train the deep (int8 transformer) content-only model into a bundle, stranger-mode AUCs
   compare-encoders  template-match quality and speed of each encoder on a labelled log
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_PROMPTS = ROOT.parent / "shared" / "data" / "prompts"
+DEFAULT_STRANGER_LOG = ROOT.parent / "shared" / "validation" / "traffic.jsonl.gz"
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -163,6 +165,18 @@ def _templates(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deep_content(args: argparse.Namespace) -> int:
+    from .deep_content import DeepOptions, format_section, run
+
+    stranger = None if args.no_stranger else args.stranger_log
+    if stranger is not None and not (stranger.parent / "accounts.json").is_file():
+        print(f"error: no accounts.json beside {stranger}: stranger mode needs the populations", file=sys.stderr)
+        return EXIT_DATA
+    section = run(DeepOptions(args.log, args.model, args.sample, args.rounds, args.seed, stranger))
+    print(format_section(section))
+    return 0
+
+
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     from .synth.generate import add_arguments
 
@@ -281,6 +295,24 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("proposals", type=Path)
     a.add_argument("--model", type=Path, default=None)
     a.set_defaults(func=_templates)
+
+    p = commands.add_parser(
+        "deep-content",
+        help="train the deep (int8 transformer) content-only model into a bundle and score it in stranger mode",
+    )
+    p.add_argument("--log", type=Path, required=True, help="the labelled log the bundle was built from")
+    p.add_argument("--model", type=Path, default=Path("models/default"), help="bundle to add the model to")
+    p.add_argument("--sample", type=int, default=16000, help="train-split requests to replay (default 16000)")
+    p.add_argument("--rounds", type=int, default=150)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--stranger-log",
+        type=Path,
+        default=DEFAULT_STRANGER_LOG,
+        help="labelled log written by someone else, accounts.json beside it (default: ../shared/validation)",
+    )
+    p.add_argument("--no-stranger", action="store_true", help="skip the stranger-mode evaluation")
+    p.set_defaults(func=_deep_content)
 
     p = commands.add_parser("compare-encoders", help="template-match quality and latency per encoder")
     p.add_argument("--model", type=Path, default=Path("models/default"))

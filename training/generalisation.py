@@ -117,24 +117,27 @@ def content_channel(train: Replayed, stranger: Replayed, *, rounds: int, seed: i
         "similarity": stranger.X[:, sim_columns].max(axis=1),
         "content model": booster.predict(stranger.X[:, columns]),
     }
+    return {name: style_aucs(stranger, s) for name, s in scores.items()}
+
+
+def style_aucs(stranger: Replayed, scores: np.ndarray) -> dict[str, float]:
+    """Request ROC-AUC of each campaign style's requests against all benign requests, their mean
+    ("macro") and the pooled figure. ``stranger.population`` holds each request's population."""
     benign = stranger.y == 0
-    out: dict[str, dict[str, float]] = {}
-    for name, s in scores.items():
-        per_style: dict[str, float] = {}
-        for style in CAMPAIGN_STYLES:
-            campaign = (stranger.y == 1) & (stranger.population == style)
-            if campaign.any():
-                mask = benign | campaign
-                per_style[style] = roc_auc(stranger.y[mask], s[mask])
-        per_style["macro"] = float(np.mean(list(per_style.values()))) if per_style else float("nan")
-        per_style["pooled"] = roc_auc(stranger.y, s)
-        out[name] = per_style
-    return out
+    per_style: dict[str, float] = {}
+    for style in CAMPAIGN_STYLES:
+        campaign = (stranger.y == 1) & (stranger.population == style)
+        if campaign.any():
+            mask = benign | campaign
+            per_style[style] = roc_auc(stranger.y[mask], scores[mask])
+    per_style["macro"] = float(np.mean(list(per_style.values()))) if per_style else float("nan")
+    per_style["pooled"] = roc_auc(stranger.y, scores)
+    return per_style
 
 
-def replay_stranger(bundle: Path, log: Path, accounts: Path) -> Replayed:
-    """The whole labelled stranger log replayed in time order through the bundle's pipeline, with
-    each request's population from ``accounts``."""
+def replay_stranger(bundle: Path, log: Path, accounts: Path, *, encoder: str | None = None) -> Replayed:
+    """The whole labelled stranger log replayed in time order through the bundle's pipeline (its
+    serving encoder, or ``encoder``), with each request's population from ``accounts``."""
     from intent_guard.bundle import load_manifest
     from intent_guard.pipeline import FeaturePipeline
     from intent_guard.session import MemoryStore
@@ -147,8 +150,9 @@ def replay_stranger(bundle: Path, log: Path, accounts: Path) -> Replayed:
     records = sorted(LogSource([log]), key=lambda r: _time_of(r))
     for record in records:
         record["population"] = populations.get(record["account_id"], "")
-    pipeline = FeaturePipeline.from_manifest(load_manifest(bundle), MemoryStore())
-    return replay(pipeline, records, total=len(records), label="replay stranger log")
+    pipeline = FeaturePipeline.from_manifest(load_manifest(bundle), MemoryStore(), encoder)
+    batch = 512 if encoder is None else 64
+    return replay(pipeline, records, total=len(records), batch_size=batch, label="replay stranger log")
 
 
 def _time_of(record: dict[str, Any]) -> float:

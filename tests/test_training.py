@@ -315,6 +315,7 @@ def test_deep_content_model_is_trained_attached_and_scored_in_stranger_mode(smal
     aucs = section["stranger_content_auc"]
     assert {"macro", "pooled"} <= set(aucs) and 0.0 <= aucs["macro"] <= 1.0
     assert "stranger mode" in format_section(section)
+    assert "macro" in (bundle / "report" / "deep_content.md").read_text(encoding="utf-8")
     deep = DeepContent.load(bundle)
     assert deep.version == section["version"]
     assert deep.score_many(

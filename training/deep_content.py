@@ -114,6 +114,11 @@ def attach_to_bundle(bundle: Path, booster: Any, train: Replayed, info: dict[str
     data["files"][DEEP_FILE] = sha256_file(path)
     (bundle / MANIFEST).write_text(json.dumps(data, indent=1) + "\n")
     load_manifest(bundle)  # verify what was written
+    report = bundle / "report"
+    report.mkdir(exist_ok=True)
+    (report / "deep_content.md").write_text(
+        "# Deep content model\n\n```\n" + format_section(section) + "\n```\n", encoding="utf-8"
+    )
     return section
 
 

@@ -7,8 +7,9 @@ worker scoring a sample of traffic, an offline audit of a log). :class:`DeepCont
 request's *content alone*: every window and sentence matched against the template library with
 the int8 encoder, the elicitation cues and the bounded-output cue, combined by the bundle's
 content-only model (``deep_content`` in its manifest, trained by ``python -m training
-deep-content``). It reads and writes no session state, so it is thread safe per instance call
-order and its score never depends on other requests.
+deep-content``). It reads and writes no session state: a request's score never depends on other
+requests or on their order, and one instance may be called from several threads (the tokenizer,
+the ONNX sessions and the template index are only read).
 """
 
 from __future__ import annotations

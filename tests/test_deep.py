@@ -92,3 +92,13 @@ def test_a_deep_model_for_other_features_is_refused(tmp_path: Path) -> None:
     (bundle / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(BundleError, match="content features"):
         DeepContent.load(bundle)
+
+
+def test_one_instance_scores_from_several_threads_as_it_does_alone(deep: DeepContent) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    requests = example_requests(16)
+    alone = [deep.score(r) for r in requests]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        threaded = list(pool.map(deep.score, requests))
+    assert threaded == alone

@@ -328,3 +328,12 @@ def test_deep_content_model_is_trained_attached_and_scored_in_stranger_mode(smal
             }
         ]
     ).shape == (1,)
+
+
+def test_deep_content_refuses_a_bad_bundle_or_sample_before_any_replay(small_log: Path, tmp_path: Path, capsys) -> None:
+    from training.__main__ import main
+
+    assert main(["deep-content", "--log", str(small_log), "--model", str(tmp_path), "--no-stranger"]) == 1
+    assert "manifest.json not found" in capsys.readouterr().err
+    assert main(["deep-content", "--log", str(small_log), "--sample", "5", "--no-stranger"]) == 2
+    assert "--sample must be at least 100" in capsys.readouterr().err

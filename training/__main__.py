@@ -166,8 +166,15 @@ def _templates(args: argparse.Namespace) -> int:
 
 
 def _deep_content(args: argparse.Namespace) -> int:
+    from intent_guard.bundle import load_manifest
+    from intent_guard.deep import DEEP_ENCODER
+
     from .deep_content import DeepOptions, format_section, run
 
+    if args.sample < 100:
+        print(f"error: --sample must be at least 100 requests, got {args.sample}", file=sys.stderr)
+        return EXIT_USAGE
+    load_manifest(args.model).encoder(DEEP_ENCODER)  # a bad bundle fails now, not after the replay
     stranger = None if args.no_stranger else args.stranger_log
     if stranger is not None and not (stranger.parent / "accounts.json").is_file():
         print(f"error: no accounts.json beside {stranger}: stranger mode needs the populations", file=sys.stderr)

@@ -12,9 +12,15 @@ in one run and on one core (onnxruntime with one thread, as served):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
+
+# One core for everything: the tokenizer's batch encoding would otherwise use its Rayon thread pool
+# (onnxruntime and FAISS already run one thread each in the pipeline).
+os.environ.setdefault("RAYON_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 

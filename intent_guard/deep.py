@@ -14,7 +14,6 @@ the ONNX sessions and the template index are only read).
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -50,14 +49,26 @@ class DeepContent:
                 f"bundle {manifest.root}: deep_content.features must be this library's content features "
                 f"{expected}; rebuild it with python -m training deep-content"
             )
+        files = manifest.data.get("files", {})
+        model_file = section.get("file")
+        if not isinstance(model_file, str) or model_file not in files:
+            raise BundleError(
+                f"bundle {manifest.root}: deep_content.file must name a file listed (and hash-checked) in the "
+                f"manifest's 'files', got {model_file!r}"
+            )
+        trained_against = section.get("trained_against", {})
+        stale = sorted(name for name, digest in trained_against.items() if files.get(name) != digest)
+        if not isinstance(trained_against, Mapping) or not trained_against or stale:
+            raise BundleError(
+                f"bundle {manifest.root}: the deep content model was trained against other template files "
+                f"({stale or 'none recorded'}); retrain it with python -m training deep-content"
+            )
         encoder = str(section.get("encoder", DEEP_ENCODER))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the slower-encoder note is for the inline path
-            self.pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore(max_entities=1), encoder)
-        self.scorer = OnnxScorer(manifest.path(str(section["file"])))
+        self.pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore(max_entities=1), encoder)
+        self.scorer = OnnxScorer(manifest.path(model_file))
         if self.scorer.n_features != len(expected):
             raise BundleError(
-                f"deep content model {section['file']} reads {self.scorer.n_features} features, "
+                f"deep content model {model_file} reads {self.scorer.n_features} features, "
                 f"the manifest names {len(expected)}"
             )
         self.version = str(section.get("version", ""))

@@ -102,3 +102,35 @@ def test_one_instance_scores_from_several_threads_as_it_does_alone(deep: DeepCon
     with ThreadPoolExecutor(max_workers=4) as pool:
         threaded = list(pool.map(deep.score, requests))
     assert threaded == alone
+
+
+def test_int8_content_rows_match_the_replay_one_request_at_a_time() -> None:
+    # The deep model's training rows come from batched replays, its serving rows from one request:
+    # with the int8 encoder they must agree exactly.
+    manifest = load_manifest(DEFAULT_BUNDLE)
+    requests = example_requests(10)
+    replayed = FeaturePipeline.from_manifest(manifest, MemoryStore(), "onnx-int8").run(requests)
+    pipeline = FeaturePipeline.from_manifest(manifest, MemoryStore(), "onnx-int8")
+    alone = np.stack([pipeline.content_rows([r])[0] for r in requests])
+    np.testing.assert_array_equal(alone, np.stack([r.row for r in replayed])[:, CONTENT_COLUMNS])
+
+
+def test_a_deep_model_trained_against_other_templates_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    (name,) = [n for n in manifest["deep_content"]["trained_against"] if n.endswith(".jsonl")]
+    manifest["deep_content"]["trained_against"][name] = "0" * 64  # e.g. templates added since
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="other template files"):
+        DeepContent.load(bundle)
+
+
+def test_a_deep_model_file_outside_the_hashed_files_is_refused(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest["deep_content"]["file"] = "scorer-unlisted.onnx"
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(BundleError, match="listed"):
+        DeepContent.load(bundle)

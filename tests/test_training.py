@@ -292,6 +292,7 @@ def test_deep_content_model_is_trained_attached_and_scored_in_stranger_mode(smal
     from intent_guard.bundle import load_manifest
     from intent_guard.deep import DeepContent
     from intent_guard.features import FEATURE_GROUPS
+    from training.assemble import data_digest
     from training.deep_content import DeepOptions, format_section, run
 
     stranger = small_stranger_log(tmp_path / "stranger", accounts=13)
@@ -305,7 +306,11 @@ def test_deep_content_model_is_trained_attached_and_scored_in_stranger_mode(smal
     stranger.write_text("\n".join(kept) + "\n", encoding="utf-8")
     bundle = tmp_path / "bundle"
     shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
-    section = run(DeepOptions(small_log, bundle, sample=300, rounds=20, seed=0, stranger_log=stranger))
+    manifest_file = bundle / "manifest.json"
+    data = json.loads(manifest_file.read_text(encoding="utf-8"))
+    data["training_data"]["digest"] = data_digest([small_log])  # as if the bundle were built from small_log
+    manifest_file.write_text(json.dumps(data), encoding="utf-8")
+    section = run(DeepOptions(small_log, bundle, sample=300, rounds=20, stranger_log=stranger))
 
     manifest = load_manifest(bundle)  # every file re-hashed, the new one included
     assert manifest.data["deep_content"] == json.loads(json.dumps(section))
@@ -337,3 +342,6 @@ def test_deep_content_refuses_a_bad_bundle_or_sample_before_any_replay(small_log
     assert "manifest.json not found" in capsys.readouterr().err
     assert main(["deep-content", "--log", str(small_log), "--sample", "5", "--no-stranger"]) == 2
     assert "--sample must be at least 100" in capsys.readouterr().err
+    # the shipped bundle was built from another log: its calib / test accounts are unknown here
+    assert main(["deep-content", "--log", str(small_log), "--model", str(DEFAULT_BUNDLE), "--no-stranger"]) == 3
+    assert "not the log this bundle was built from" in capsys.readouterr().err

@@ -169,17 +169,24 @@ def _deep_content(args: argparse.Namespace) -> int:
     from intent_guard.bundle import load_manifest
     from intent_guard.deep import DEEP_ENCODER
 
-    from .deep_content import DeepOptions, format_section, run
+    from .deep_content import DeepDataError, DeepOptions, format_section, run
 
-    if args.sample < 100:
-        print(f"error: --sample must be at least 100 requests, got {args.sample}", file=sys.stderr)
+    if args.sample < 100 or args.rounds < 1:
+        print(
+            f"error: --sample must be at least 100 and --rounds at least 1, got {args.sample}, {args.rounds}",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     load_manifest(args.model).encoder(DEEP_ENCODER)  # a bad bundle fails now, not after the replay
     stranger = None if args.no_stranger else args.stranger_log
     if stranger is not None and not (stranger.parent / "accounts.json").is_file():
         print(f"error: no accounts.json beside {stranger}: stranger mode needs the populations", file=sys.stderr)
         return EXIT_DATA
-    section = run(DeepOptions(args.log, args.model, args.sample, args.rounds, args.seed, stranger))
+    try:
+        section = run(DeepOptions(args.log, args.model, args.sample, args.rounds, stranger))
+    except DeepDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA
     print(format_section(section))
     return 0
 
@@ -310,8 +317,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log", type=Path, required=True, help="the labelled log the bundle was built from")
     p.add_argument("--model", type=Path, default=Path("models/default"), help="bundle to add the model to")
     p.add_argument("--sample", type=int, default=16000, help="train-split requests to replay (default 16000)")
-    p.add_argument("--rounds", type=int, default=150)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--rounds", type=int, default=150, help="boosting rounds (default 150, the build's)")
     p.add_argument(
         "--stranger-log",
         type=Path,

@@ -39,7 +39,9 @@ class OnnxEmbedder:
         """One sequence per encoder call: the int8 encoder quantises its activations with scales
         taken over the whole input tensor, so in a batch a window's vector would depend on its
         batch-mates (up to 0.05 in a coordinate, measured). Alone, every vector is a function of its
-        own tokens, as everywhere in the pipeline; batching sorted windows gained only ~4%."""
+        own tokens, as everywhere in the pipeline. Cost, measured: over 1,983 length-sorted windows
+        batching saved at most ~4%; within one request, whose few short sentences a batch padded to
+        its longest window, one per call is faster (26.6 ms against ~120 ms a request)."""
         out = np.zeros((len(windows), self.dim), dtype=np.float32)
         for row, window in enumerate(windows):
             if not window:

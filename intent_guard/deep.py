@@ -56,9 +56,11 @@ class DeepContent:
                 f"bundle {manifest.root}: deep_content.file must name a file listed (and hash-checked) in the "
                 f"manifest's 'files', got {model_file!r}"
             )
-        trained_against = section.get("trained_against", {})
+        trained_against = section.get("trained_against")
+        if not isinstance(trained_against, Mapping):
+            trained_against = {}
         stale = sorted(name for name, digest in trained_against.items() if files.get(name) != digest)
-        if not isinstance(trained_against, Mapping) or not trained_against or stale:
+        if not trained_against or stale:
             raise BundleError(
                 f"bundle {manifest.root}: the deep content model was trained against other template files "
                 f"({stale or 'none recorded'}); retrain it with python -m training deep-content"

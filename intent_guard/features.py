@@ -298,7 +298,12 @@ def monotone_constraints(names: tuple[str, ...] | list[str] = FEATURE_NAMES) -> 
 
 def feature_row(inputs: FeatureInputs) -> np.ndarray:
     """One feature row (float32, FEATURE_NAMES order); non-finite values become 0."""
-    row = np.array([f(inputs) for f in _COMPUTE], dtype=np.float32)
+    return _finite_row([f(inputs) for f in _COMPUTE])
+
+
+def _finite_row(values: list[float]) -> np.ndarray:
+    """float32 row; non-finite values become 0."""
+    row = np.array(values, dtype=np.float32)
     if not np.isfinite(row).all():
         row = np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
     return row
@@ -319,10 +324,7 @@ def content_row(sim: SimilarityFeatures, cues: tuple[float, ...], bounded: float
     same registry functions as :func:`feature_row`: they read the request and nothing else."""
     no_state = cast(Any, _NoSessionState())
     inputs = FeatureInputs(sim=sim, cues=cues, bounded=bounded, account=no_state, cluster=no_state)
-    row = np.array([f(inputs) for f in _CONTENT_COMPUTE], dtype=np.float32)
-    if not np.isfinite(row).all():
-        row = np.nan_to_num(row, nan=0.0, posinf=0.0, neginf=0.0)
-    return row
+    return _finite_row([f(inputs) for f in _CONTENT_COMPUTE])
 
 
 def describe() -> list[dict[str, object]]:

@@ -181,8 +181,7 @@ class FeaturePipeline:
         (No per-key state is kept: no feature reads it, and a missing ``api_key_id`` must not matter.)"""
         request, part, sim, topic = prepared.request, prepared.parts, prepared.similarity, prepared.topic
         template_like = sim.user_max >= self.template_like_similarity
-        lower = cue_windows(part)
-        cues = elicitation_cues(part, lower)
+        cues, bounded = lexical_features(part)
         skeleton_text = skeleton(part.user_text)
         obs = Observation(
             timestamp=request.timestamp,
@@ -202,7 +201,7 @@ class FeaturePipeline:
         inputs = FeatureInputs(
             sim=sim,
             cues=cues,
-            bounded=bounded_output(part, lower),
+            bounded=bounded,
             account=AccountView(states[0], obs),
             cluster=ClusterView(dict(zip(links, states[1:], strict=True)), request.timestamp),
         )
@@ -211,11 +210,7 @@ class FeaturePipeline:
     def content_rows(self, requests: Sequence[Request | Mapping[str, Any]]) -> np.ndarray:
         """The content features alone of each request (``FEATURE_GROUPS["content"]`` order), exactly
         as :meth:`session` computes them, with no state read or written."""
-        rows = []
-        for prepared in self.prepare(requests):
-            lower = cue_windows(prepared.parts)
-            cues = elicitation_cues(prepared.parts, lower)
-            rows.append(content_row(prepared.similarity, cues, bounded_output(prepared.parts, lower)))
+        rows = [content_row(p.similarity, *lexical_features(p.parts)) for p in self.prepare(requests)]
         return np.stack(rows) if rows else np.zeros((0, len(FEATURE_GROUPS["content"])), dtype=np.float32)
 
     def embed_views(self, parts: list[PromptParts]) -> EmbeddedViews:
@@ -299,6 +294,12 @@ class FeaturePipeline:
             if row >= 0:
                 out[i] = int(np.argmax(self._centroids_t.T @ views.vectors[row]))
         return out
+
+
+def lexical_features(parts: PromptParts) -> tuple[tuple[float, ...], float]:
+    """The request's elicitation cues and bounded-output cue, read off its cue windows once."""
+    lower = cue_windows(parts)
+    return elicitation_cues(parts, lower), bounded_output(parts, lower)
 
 
 def _rows_of(views: EmbeddedViews, i: int) -> tuple[list[int], list[int]]:

@@ -45,6 +45,17 @@ def test_content_rows_write_no_state() -> None:
     assert len(store) == 0
 
 
+def copied_bundle(tmp_path: Path) -> tuple[dict, Path]:
+    """A copy of the shipped bundle and its manifest, for a test to edit."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
+    return json.loads((bundle / "manifest.json").read_text()), bundle
+
+
+def write_manifest(bundle: Path, manifest: dict) -> None:
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+
+
 @pytest.fixture(scope="module")
 def deep() -> DeepContent:
     return DeepContent.load(DEFAULT_BUNDLE)
@@ -75,21 +86,17 @@ def test_an_invalid_request_is_refused_by_name(deep: DeepContent) -> None:
 
 
 def test_a_bundle_without_a_deep_model_says_how_to_add_one(tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest, bundle = copied_bundle(tmp_path)
     manifest.pop("deep_content", None)
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(bundle, manifest)
     with pytest.raises(BundleError, match="python -m training deep-content"):
         DeepContent.load(bundle)
 
 
 def test_a_deep_model_for_other_features_is_refused(tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest, bundle = copied_bundle(tmp_path)
     manifest["deep_content"]["features"] = manifest["deep_content"]["features"][:-1]
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(bundle, manifest)
     with pytest.raises(BundleError, match="content features"):
         DeepContent.load(bundle)
 
@@ -116,21 +123,17 @@ def test_int8_content_rows_match_the_replay_one_request_at_a_time() -> None:
 
 
 def test_a_deep_model_trained_against_other_templates_is_refused(tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest, bundle = copied_bundle(tmp_path)
     (name,) = [n for n in manifest["deep_content"]["trained_against"] if n.endswith(".jsonl")]
     manifest["deep_content"]["trained_against"][name] = "0" * 64  # e.g. templates added since
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(bundle, manifest)
     with pytest.raises(BundleError, match="other template files"):
         DeepContent.load(bundle)
 
 
 def test_a_deep_model_file_outside_the_hashed_files_is_refused(tmp_path: Path) -> None:
-    bundle = tmp_path / "bundle"
-    shutil.copytree(DEFAULT_BUNDLE, bundle, ignore=shutil.ignore_patterns("report"))
-    manifest = json.loads((bundle / "manifest.json").read_text())
+    manifest, bundle = copied_bundle(tmp_path)
     manifest["deep_content"]["file"] = "scorer-unlisted.onnx"
-    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    write_manifest(bundle, manifest)
     with pytest.raises(BundleError, match="listed"):
         DeepContent.load(bundle)

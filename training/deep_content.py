@@ -93,16 +93,11 @@ def sample_train_split(log: Path, n: int, split: BuildSplit) -> list[dict[str, A
     train = [record for record in source if split_of.of(record) == "train"]
     if not train:
         raise DeepDataError(f"{log} has no train-split requests to sample")
-    seed = split.seed
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(split.seed)
     keep = np.sort(rng.permutation(len(train))[:n])
+    from .generalisation import _time_of
+
     return sorted((train[int(i)] for i in keep), key=_time_of)
-
-
-def _time_of(record: dict[str, Any]) -> float:
-    from intent_guard.types import Request
-
-    return Request.from_dict(record).timestamp
 
 
 def replay_deep(bundle: Path, records: list[dict[str, Any]], label: str) -> Replayed:
@@ -111,7 +106,7 @@ def replay_deep(bundle: Path, records: list[dict[str, Any]], label: str) -> Repl
     from intent_guard.session import MemoryStore
 
     pipeline = FeaturePipeline.from_manifest(load_manifest(bundle), MemoryStore(), DEEP_ENCODER)
-    return replay(pipeline, records, total=len(records), batch_size=64, label=label)
+    return replay(pipeline, records, total=len(records), label=label)
 
 
 def train_deep(train: Replayed, *, rounds: int, seed: int) -> Any:

@@ -151,8 +151,7 @@ def replay_stranger(bundle: Path, log: Path, accounts: Path, *, encoder: str | N
     for record in records:
         record["population"] = populations.get(record["account_id"], "")
     pipeline = FeaturePipeline.from_manifest(load_manifest(bundle), MemoryStore(), encoder)
-    batch = 512 if encoder is None else 64
-    return replay(pipeline, records, total=len(records), batch_size=batch, label="replay stranger log")
+    return replay(pipeline, records, total=len(records), label="replay stranger log")
 
 
 def _time_of(record: dict[str, Any]) -> float:

@@ -26,6 +26,8 @@ def _score(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return EXIT_USAGE
     guard = Guard.load(args.model, config=GuardConfig(batch_size=args.batch_size))
+    if args.deep:  # synchronous: a replay selects and analyses exactly what live traffic would
+        guard.with_deep(background=False)
     source = Path(args.log)
     name = "<stdin>" if args.log == "-" else str(source)
     spooled = None
@@ -179,6 +181,8 @@ def _serve(args: argparse.Namespace) -> int:
     guard = Guard.load(args.model, config=config, store=store)
     if args.shadow:
         guard.with_shadow(Guard.load(args.shadow, config=GuardConfig(max_entities=args.max_entities)))
+    if args.deep:
+        guard.with_deep(background=True, max_pending=args.deep_queue)
     app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail, admin_token=admin_token))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)  # type: ignore[attr-defined]
     return EXIT_OK
@@ -186,12 +190,14 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _forget(args: argparse.Namespace) -> int:
     from .errors import require
-    from .session.entities import account_key
+    from .session.entities import account_key, deep_key
 
     require("redis", "redis")
     from .session.redis_store import RedisStore
 
-    had_state = RedisStore(args.redis, socket_timeout=2.0).forget(account_key(args.account_id))
+    store = RedisStore(args.redis, socket_timeout=2.0)
+    had_deep = store.forget(deep_key(args.account_id))
+    had_state = store.forget(account_key(args.account_id)) or had_deep
     print(f"reset account {args.account_id!r} in {args.redis.split('@')[-1]} (it had state: {had_state})")
     return EXIT_OK
 
@@ -218,6 +224,12 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--batch-size", type=int, default=256, help="requests embedded together (default 256)")
     score.add_argument("--top", type=int, default=10, help="flagged accounts to list in the summary")
     score.add_argument("--show-errors", type=int, default=10, help="invalid records to print (all are counted)")
+    score.add_argument(
+        "--deep",
+        action="store_true",
+        help="also run the deep (int8 transformer) analysis on the requests it selects, synchronously "
+        "(~30 ms each); its account evidence decides alongside the inline one",
+    )
     score.set_defaults(func=_score)
     calibrate = commands.add_parser(
         "calibrate", help="fit the account thresholds on your own unlabelled traffic; writes a new bundle"
@@ -257,6 +269,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument(
         "--shadow", type=Path, default=None, help="a candidate bundle scored beside the served one (logged, counted)"
+    )
+    serve.add_argument(
+        "--deep",
+        action="store_true",
+        help="run the bundle's deep (int8 transformer) analysis on a background thread; its account evidence "
+        "decides alongside the inline one",
+    )
+    serve.add_argument(
+        "--deep-queue", type=int, default=1000, help="selected requests waiting for deep analysis before drops"
     )
     serve.set_defaults(func=_serve)
     forget = commands.add_parser(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .bundle import Manifest, default_bundle_path, load_manifest
 from .config import GuardConfig
@@ -16,9 +17,12 @@ from .logs import batched
 from .pipeline import FeaturePipeline, PreparedRequest
 from .scoring import OnnxScorer, Scorer, build_reasons
 from .scoring.reasons import feature_reference
-from .session import ACCOUNT, MemoryStore, SessionStore
-from .session.entities import account_key, evidence_update
+from .session import ACCOUNT, DEEP, MemoryStore, SessionStore
+from .session.entities import account_key, deep_key, deep_read_update, evidence_update
 from .shadow import Shadow
+
+if TYPE_CHECKING:
+    from .deep_analysis import DeepAnalyzer
 from .types import Reason, Request, Verdict
 
 #: Added to a verdict whose session features came from local state because the shared store failed.
@@ -58,6 +62,7 @@ class Guard:
         )
         self.calibration = Platt.from_manifest(decision["calibration"])
         self.shadow: Shadow | None = None
+        self.deep: DeepAnalyzer | None = None
         self._reference = feature_reference(FEATURE_NAMES, manifest.data.get("feature_reference", {}))
         suffix = "" if encoder_kind == manifest.serving_encoder else f"+{encoder_kind}"
         self.model_version = manifest.version + suffix
@@ -122,7 +127,8 @@ class Guard:
         key = account_key(account_id)
         if self.shadow is not None:
             self.shadow.candidate.store.forget(key)
-        return self.store.forget(key)
+        had_deep = self.store.forget(deep_key(account_id))
+        return self.store.forget(key) or had_deep
 
     def with_shadow(self, candidate: Guard, *, max_pending: int = 1000) -> Shadow:
         """Score every request with ``candidate`` as well, in the background (its own store and
@@ -132,6 +138,39 @@ class Guard:
             raise ValueError("a Guard cannot shadow itself: load the candidate bundle into its own Guard")
         self.shadow = Shadow(candidate, max_pending=max_pending)
         return self.shadow
+
+    def with_deep(
+        self, *, background: bool = True, max_pending: int = 1000, analyzer: DeepAnalyzer | None = None
+    ) -> DeepAnalyzer:
+        """Run the bundle's deep content analysis beside the inline path (:mod:`intent_guard.deep_analysis`):
+        the requests its selection picks are analysed on a background thread (``background=False``:
+        at once, for offline scoring), and the account's deep evidence then decides at the bundle's
+        deep thresholds alongside its inline evidence. Raises BundleError if the bundle has no deep
+        model or no deep thresholds (the message names the command that adds them).
+
+        ``analyzer``: one built by the caller (its store must be this Guard's); the bundle's deep
+        thresholds are still required."""
+        from .deep import DeepContent
+        from .deep_analysis import DeepAnalyzer, DeepDecision
+
+        section = self.manifest.data.get("deep_content")
+        decision = DeepDecision.from_manifest(section if isinstance(section, Mapping) else {}, str(self.manifest.root))
+        if analyzer is None:
+            analyzer = DeepAnalyzer(
+                DeepContent(self.manifest),
+                self.store,
+                selection=decision.selection,
+                background=background,
+                max_pending=max_pending,
+            )
+        elif analyzer.store is not self.store:
+            raise ValueError("the deep analyzer must write to this Guard's store")
+        self.policy = Policy(
+            dataclasses.replace(self.policy.thresholds, deep_review=decision.review, deep_block=decision.block),
+            block_min_requests=self.policy.block_min_requests,
+        )
+        self.deep = analyzer
+        return analyzer
 
     def _verdicts(self, requests: Sequence[Request | Mapping[str, Any]]) -> list[Verdict]:
         """Embed and match the batch at once, then for each request in order: its session writes,
@@ -146,10 +185,12 @@ class Guard:
     def _verdict(self, prepared: PreparedRequest) -> Verdict:
         c = self.pipeline.session(prepared)
         p = self.calibration(float(self.scorer.predict_proba(c.row[None, :])[0]))
-        (state,), degraded = self.store.apply(
-            [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
-        )
-        account = AccountSnapshot(state)
+        deep = self.deep
+        updates = [(account_key(c.request.account_id), ACCOUNT, evidence_update(c.request.timestamp, p))]
+        if deep is not None:  # read the deep evidence in the same atomic call
+            updates.append((deep_key(c.request.account_id), DEEP, deep_read_update(c.request.timestamp)))
+        states, degraded = self.store.apply(updates)
+        account = AccountSnapshot(states[0], states[1] if deep is not None else None)
         request_reasons = build_reasons(
             c.similarity, c.row, self.pipeline.templates, self._reference, self.pipeline.template_like_similarity
         )
@@ -157,6 +198,8 @@ class Guard:
         reasons = decided.reasons
         if c.degraded or degraded:
             reasons += (DEGRADED_REASON,)
+        if deep is not None and deep.selection.selects(account.requests):
+            deep.submit(c.request)  # its evidence counts from the account's next request on
         observe = self.config.mode == "observe"
         if c.request.account_id in self.config.trusted_accounts:
             observe = True

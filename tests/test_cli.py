@@ -102,3 +102,24 @@ def test_trusted_accounts_file(tmp_path: Path) -> None:
     assert _trusted_accounts(listed) == frozenset({"org:evals", "key_hash:abc"})
     with pytest.raises(ConfigError, match="trusted-accounts file"):
         _trusted_accounts(tmp_path / "missing.txt")
+
+
+def test_score_with_deep_analysis_keeps_the_inline_scores_and_only_adds_deep_evidence(tmp_path: Path) -> None:
+    """--deep analyses the selected requests synchronously: probabilities and account scores stay the
+    inline ones; a verdict it changes is only made stricter, with the deep evidence as its first reason."""
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(EXAMPLE.read_text(encoding="utf-8").splitlines(keepends=True)[:400]), encoding="utf-8")
+    plain, deep = tmp_path / "plain.jsonl", tmp_path / "deep.jsonl"
+    assert main(["score", str(log), "-o", str(plain)]) == 0
+    assert main(["score", str(log), "-o", str(deep), "--deep"]) == 0
+    a = [json.loads(line) for line in plain.read_text(encoding="utf-8").splitlines()]
+    b = [json.loads(line) for line in deep.read_text(encoding="utf-8").splitlines()]
+    assert [(v["probability"], v["account_score"]) for v in a] == [(v["probability"], v["account_score"]) for v in b]
+    severity = {"allow": 0, "review": 1, "block": 2}
+    for x, y in zip(a, b, strict=True):
+        assert severity[y["decision"]] >= severity[x["decision"]]
+        if y["decision"] != x["decision"]:
+            assert y["reasons"][0]["name"] in ("deep_score", "account_score")
+            assert any(r.get("name") == "deep_score" for r in y["reasons"])
+        elif y["decision"] == "allow":
+            assert y["reasons"] == x["reasons"]

@@ -282,3 +282,22 @@ def test_forget_command_resets_an_account_in_the_shared_store(redis_url: str, ca
     assert store.get(account_key("org:acme")) is None
     assert main(["forget", "org:acme", "--redis", "redis://127.0.0.1:1/0"]) != 0  # unreachable: an error, not a lie
     assert "could not reset" in capsys.readouterr().err
+
+
+def test_deep_evidence_decisions_are_identical_through_memory_and_redis(redis_url: str) -> None:
+    """The same replay with a synchronous deep analyser (deep probability set per account): the deep
+    evidence, read and written through either store, gives the same decisions and reasons."""
+    from .test_deep_analysis import deep_guard
+
+    class PerAccountDeep:
+        def score(self, request) -> float:  # noqa: ANN001
+            return 0.95 if request.account_id in ("acct-0", "acct-2") else 0.05
+
+    runs = []
+    for store in (MemoryStore(), RedisStore(redis_url, prefix="deep-parity:")):
+        guard, _ = deep_guard(PerAccountDeep(), store=store)
+        runs.append([guard.score(r) for r in traffic(80)])
+    ours, theirs = runs
+    assert [v.decision for v in ours] == [v.decision for v in theirs]
+    assert {v.decision for v in ours} >= {"allow", "block"}
+    assert [v.reasons for v in ours] == [v.reasons for v in theirs]

@@ -222,3 +222,14 @@ def test_an_empty_or_short_admin_token_is_refused(token: str) -> None:
 
     with pytest.raises(ConfigError, match="admin_token"):
         ServerConfig(admin_token=token)
+
+
+def test_deep_analysis_counts_in_metrics_and_readiness() -> None:
+    guard = Guard.load(DEFAULT_BUNDLE)
+    analyzer = guard.with_deep(background=True)
+    client = TestClient(create_app(guard, ServerConfig(budget_ms=5000)))
+    assert client.post("/v1/score", json=make_request()).status_code == 200
+    analyzer.drain()
+    assert client.get("/readyz").json()["deep_analysis"] is True
+    assert 'intent_guard_deep_requests{kind="analysed"} 1.0' in client.get("/metrics").text
+    analyzer.close()

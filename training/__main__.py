@@ -8,6 +8,7 @@ Commands:
   shift             adversarial validation between the training log's and another log's feature rows
   templates         mine template proposals from traffic (mine) or add accepted ones (add)
   deep-content      train the deep (int8 transformer) content-only model into a bundle, stranger-mode AUCs
+  deep-decision     fit the deep-evidence thresholds on the build's calibration split (after deep-content)
   compare-encoders  template-match quality and speed of each encoder on a labelled log
 """
 
@@ -191,6 +192,27 @@ def _deep_content(args: argparse.Namespace) -> int:
     return 0
 
 
+def _deep_decision(args: argparse.Namespace) -> int:
+    from intent_guard.deep_analysis import DeepSelection
+    from intent_guard.errors import ConfigError
+
+    from .deep_content import DeepDataError
+    from .deep_decision import run
+
+    try:
+        selection = DeepSelection(args.first, args.every)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        section = run(args.log, args.model, selection=selection)
+    except DeepDataError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+    print(json.dumps(section, indent=1))
+    return 0
+
+
 def _synth_arguments(parser: argparse.ArgumentParser) -> None:
     from .synth.generate import add_arguments
 
@@ -326,6 +348,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-stranger", action="store_true", help="skip the stranger-mode evaluation")
     p.set_defaults(func=_deep_content)
+
+    p = commands.add_parser(
+        "deep-decision", help="fit the deep-evidence thresholds on the build's calibration split (inline + deep replay)"
+    )
+    p.add_argument("--log", type=Path, required=True, help="the labelled log the bundle was built from")
+    p.add_argument("--model", type=Path, default=Path("models/default"), help="bundle with a deep content model")
+    p.add_argument("--first", type=int, default=8, help="analyse each account's first N requests (default 8)")
+    p.add_argument("--every", type=int, default=32, help="and every N-th request after them (default 32; 0: none)")
+    p.set_defaults(func=_deep_decision)
 
     p = commands.add_parser("compare-encoders", help="template-match quality and latency per encoder")
     p.add_argument("--model", type=Path, default=Path("models/default"))

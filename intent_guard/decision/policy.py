@@ -7,6 +7,10 @@ with reasons, strongest first.
   third of its probability at most.
 * ``review``: the account score at or above ``account_review``, or one request at or above
   ``request_review`` (a single very template-like request is worth a look, never a block).
+* With a deep analyser (:mod:`intent_guard.deep_analysis`), the account's *deep* evidence (the
+  top-3 mean of the transformer's content-only probabilities of its analysed requests) reviews at
+  ``deep_review`` and blocks at ``deep_block`` under the same history rule: a second,
+  independently fitted channel of account evidence, either of which can decide.
 * Every non-allow decision carries reasons: the account's evidence first, then the request's own.
 """
 
@@ -28,17 +32,27 @@ class DecisionThresholds:
     account_review: float
     account_block: float
     request_review: float
+    #: Deep-evidence thresholds (None: the deep channel decides nothing). A threshold above 1 is
+    #: allowed: the calibration split left the channel no room at that rate.
+    deep_review: float | None = None
+    deep_block: float | None = None
 
     def __post_init__(self) -> None:
         for name in ("account_review", "account_block", "request_review"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
                 raise ConfigError(f"The '{name}' threshold must be a float in [0, 1]. Got {value!r} instead.")
-        if self.account_review > self.account_block:
-            raise ConfigError(
-                f"The 'account_review' threshold ({self.account_review}) must not exceed "
-                f"'account_block' ({self.account_block})."
-            )
+        for name in ("deep_review", "deep_block"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+                raise ConfigError(f"The '{name}' threshold must be a float >= 0 or None. Got {value!r} instead.")
+        if (self.deep_review is None) != (self.deep_block is None):
+            raise ConfigError("Set both deep thresholds ('deep_review' and 'deep_block') or neither.")
+        for low, high in (("account_review", "account_block"), ("deep_review", "deep_block")):
+            if getattr(self, low) is not None and getattr(self, low) > getattr(self, high):
+                raise ConfigError(
+                    f"The '{low}' threshold ({getattr(self, low)}) must not exceed '{high}' ({getattr(self, high)})."
+                )
 
     @classmethod
     def from_manifest(cls, decision: Mapping[str, Any]) -> DecisionThresholds:
@@ -63,11 +77,15 @@ class Policy:
 
     def decide(self, probability: float, account: AccountSnapshot, request_reasons: tuple[Reason, ...]) -> Decided:
         t = self.thresholds
-        if account.score >= t.account_block and account.requests >= self.block_min_requests:
-            return Decided("block", account_reasons(account) + request_reasons)
-        if account.score >= t.account_review:
-            reasons = account_reasons(account)
-            if account.score >= t.account_block:  # block-level evidence, too little history to block
+        deep = account.deep_score if t.deep_review is not None else None
+        deep_block = deep is not None and t.deep_block is not None and deep >= t.deep_block
+        deep_review = deep is not None and t.deep_review is not None and deep >= t.deep_review
+        block_level = account.score >= t.account_block or deep_block
+        if block_level and account.requests >= self.block_min_requests:
+            return Decided("block", account_reasons(account, t) + request_reasons)
+        if block_level or account.score >= t.account_review or deep_review:
+            reasons = account_reasons(account, t)
+            if block_level:  # block-level evidence, too little history to block
                 reasons += (Reason(kind="policy", name="block_needs_requests", value=self.block_min_requests),)
             return Decided("review", reasons + request_reasons)
         if probability >= t.request_review:
@@ -78,11 +96,25 @@ class Policy:
         return Decided("allow", request_reasons)
 
 
-def account_reasons(account: AccountSnapshot) -> tuple[Reason, ...]:
-    """The account's evidence, strongest first: its score, its template-like volume and which
-    categories, then which kinds of elicitation it asked for."""
-    reasons = [
-        Reason(kind="account", name="account_score", value=round(account.score, 4)),
+def account_reasons(account: AccountSnapshot, thresholds: DecisionThresholds | None = None) -> tuple[Reason, ...]:
+    """The account's evidence, strongest first: its score (and its deep score, first when that is
+    what crossed its threshold), its template-like volume and which categories, then which kinds
+    of elicitation it asked for."""
+    inline = Reason(kind="account", name="account_score", value=round(account.score, 4))
+    reasons = [inline]
+    if account.deep_score is not None:
+        deep = [
+            Reason(kind="account", name="deep_score", value=round(account.deep_score, 4)),
+            Reason(kind="account", name="deep_analysed_requests", value=account.deep_requests),
+        ]
+        deep_decided = (
+            thresholds is not None
+            and thresholds.deep_review is not None
+            and account.deep_score >= thresholds.deep_review
+            and account.score < thresholds.account_review
+        )
+        reasons = [*deep, inline] if deep_decided else [inline, *deep]
+    reasons += [
         Reason(kind="account", name="campaign_like_requests", value=round(account.evidence_requests, 2)),
         Reason(kind="account", name="template_requests_7d", value=round(account.template_requests_7d, 2)),
     ]

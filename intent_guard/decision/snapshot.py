@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..cues import CUE_NAMES
-from ..session.entities import ACCOUNT, account_score, evidence_counts
+from ..session.entities import ACCOUNT, account_score, deep_score, evidence_counts
 from ..session.state import N_TOTAL
 from ..templates.similarity import CATEGORIES
 
@@ -25,13 +25,17 @@ class AccountSnapshot:
     is read off the state only when asked for (most verdicts are ``allow`` and need none of it).
     """
 
-    __slots__ = ("score", "requests", "_state")
+    __slots__ = ("score", "requests", "deep_score", "deep_requests", "_state")
 
-    def __init__(self, state: np.ndarray) -> None:
-        """``state``: the account's state vector, as the store returned it after the request's writes."""
+    def __init__(self, state: np.ndarray, deep: np.ndarray | None = None) -> None:
+        """``state``: the account's state vector, as the store returned it after the request's writes;
+        ``deep``: its deep-evidence state (None when the Guard runs no deep analysis)."""
         self._state = state
         self.score = account_score(state)  # decayed mean of its top-3 request probabilities
         self.requests = int(round(float(state[N_TOTAL])))  # every request it ever sent (not decayed)
+        # The same top-3 mean over the requests the deep analysis read, and how many it read.
+        self.deep_score = deep_score(deep) if deep is not None else None
+        self.deep_requests = int(round(float(deep[N_TOTAL]))) if deep is not None else 0
 
     @property
     def evidence_requests(self) -> float:

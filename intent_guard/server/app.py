@@ -99,7 +99,12 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
 
     config = config or ServerConfig()
     shadow = guard.shadow
-    metrics = Metrics(guard.model_version, (lambda: dict(shadow.counts)) if shadow is not None else None)
+    deep = guard.deep
+    metrics = Metrics(
+        guard.model_version,
+        (lambda: dict(shadow.counts)) if shadow is not None else None,
+        (lambda: dict(deep.counts)) if deep is not None else None,
+    )
     executor = ThreadPoolExecutor(max_workers=config.workers, thread_name_prefix="intent-guard")
     # Readiness checks get a thread of their own: they must not queue behind scoring.
     probes = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intent-guard-probe")
@@ -310,6 +315,7 @@ def create_app(guard: Guard, config: ServerConfig | None = None) -> FastAPI:
                 "model_version": guard.model_version,
                 "mode": guard.config.mode,
                 "shadow_model_version": shadow.candidate.model_version if shadow is not None else None,
+                "deep_analysis": deep is not None,
                 "store": type(store).__name__,
                 "store_reachable": reachable,
             }

@@ -12,7 +12,12 @@ class Metrics:
     decisions) by outcome, errors by kind, degraded mode, model version, and a shadow bundle's
     scored / disagreeing / failed / dropped requests."""
 
-    def __init__(self, model_version: str, shadow_counts: Callable[[], Mapping[str, int]] | None = None) -> None:
+    def __init__(
+        self,
+        model_version: str,
+        shadow_counts: Callable[[], Mapping[str, int]] | None = None,
+        deep_counts: Callable[[], Mapping[str, int]] | None = None,
+    ) -> None:
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 
         self.registry = CollectorRegistry()
@@ -46,6 +51,13 @@ class Metrics:
             ["kind"],
             registry=self.registry,
         )
+        self._deep_counts = deep_counts
+        self.deep = Gauge(
+            "intent_guard_deep_requests",
+            "Deep analysis beside the inline path: requests analysed, dropped (queue full), failed (cumulative)",
+            ["kind"],
+            registry=self.registry,
+        )
         Info("intent_guard_model", "The loaded bundle", registry=self.registry).info({"version": model_version})
 
     def observe(self, verdicts: Sequence[Verdict], seconds: float, outcome: str, degraded: bool) -> None:
@@ -66,5 +78,8 @@ class Metrics:
         if self._shadow_counts is not None:
             for kind, value in self._shadow_counts().items():
                 self.shadow.labels(kind=kind).set(value)
+        if self._deep_counts is not None:
+            for kind, value in self._deep_counts().items():
+                self.deep.labels(kind=kind).set(value)
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

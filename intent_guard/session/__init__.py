@@ -2,6 +2,7 @@
 
 from .entities import (
     ACCOUNT,
+    DEEP,
     KEY,
     LINK,
     SCHEMAS,
@@ -16,6 +17,7 @@ from .store import MemoryStore, SessionStore, StoreResult
 
 __all__ = [
     "ACCOUNT",
+    "DEEP",
     "KEY",
     "LINK",
     "SCHEMAS",

@@ -2,6 +2,10 @@
 
 * ``account``  everything one paying account sends;
 * ``key``      one API key (schema kept for per-key decisions; the pipeline writes none today);
+* ``deep``     one account's deep-analysis evidence (the transformer's content-only probabilities
+               of the requests the deep analyser read; :mod:`intent_guard.deep_analysis`), kept
+               apart from ``account`` so that turning the analysis on or off never changes the
+               account's own state or layout;
 * ``link``     one shared value that can tie accounts into a "hydra cluster": a payment
                fingerprint, an org, an IP /24 (IPv6 /48) prefix, a user agent, a system-prompt
                hash, a tool-schema hash, a prompt-skeleton hash. A link value's state counts its
@@ -59,7 +63,9 @@ KEY = Schema(
     (("req_1m", MINUTE), ("req_1h", HOUR), ("tmpl_1h", HOUR), ("gap_n", HOUR), ("gap_sum", HOUR), ("gap_sq", HOUR)),
 )
 LINK = Schema("link", (("req_1m", MINUTE), ("req_1h", HOUR), ("req_24h", DAY), ("tmpl_24h", DAY)), stamps=STAMPS)
-SCHEMAS: dict[str, Schema] = {s.name: s for s in (ACCOUNT, KEY, LINK)}
+#: Its count (``N_TOTAL``) is the number of requests analysed; its histogram, their probabilities.
+DEEP = Schema("deep", EVIDENCE_SLOTS)
+SCHEMAS: dict[str, Schema] = {s.name: s for s in (ACCOUNT, KEY, LINK, DEEP)}
 
 _A = {name: ACCOUNT.slot(name) for name, _ in ACCOUNT.slots}
 _K = {name: KEY.slot(name) for name, _ in KEY.slots}
@@ -71,6 +77,8 @@ _SKEL = ACCOUNT.block("skel")
 _CUE_KINDS = ACCOUNT.block("cuekind")
 _EV_N = ACCOUNT.block("ev_n")
 _EV_P = ACCOUNT.block("ev_p")
+_DEEP_N = DEEP.block("ev_n")
+_DEEP_P = DEEP.block("ev_p")
 
 
 def stable_hash(text: str) -> int:
@@ -130,6 +138,29 @@ def evidence_update(timestamp: float, probability: float) -> EntityUpdate:
 def account_score(state: np.ndarray) -> float:
     """The account's evidence: the decayed mean of its top-3 request probabilities (evidence.py)."""
     return top_k_mean(state[_EV_N].tolist(), state[_EV_P].tolist())
+
+
+def deep_key(account_id: str) -> str:
+    """The store key of an account's deep-analysis evidence."""
+    return f"d:{account_id}"
+
+
+def deep_evidence_update(timestamp: float, probability: float) -> EntityUpdate:
+    """One analysed request's deep probability joins its account's deep evidence (``timestamp``:
+    the request's own, however late the analysis ran)."""
+    b = bin_of(probability)
+    return EntityUpdate(timestamp, ((_DEEP_N.start + b, 1.0), (_DEEP_P.start + b, probability)))
+
+
+def deep_read_update(timestamp: float) -> EntityUpdate:
+    """Adds nothing: lets the scoring path read (and age) the deep evidence in the same atomic call
+    that writes the request's own evidence."""
+    return EntityUpdate(timestamp, (), tally=False)
+
+
+def deep_score(state: np.ndarray) -> float:
+    """The account's deep evidence: the decayed mean of its top-3 deep probabilities (evidence.py)."""
+    return top_k_mean(state[_DEEP_N].tolist(), state[_DEEP_P].tolist())
 
 
 def evidence_counts(state: np.ndarray, at_least: float) -> float:

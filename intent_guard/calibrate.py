@@ -18,6 +18,12 @@ accounts, it lands among them and the benign flag rate falls far below the targe
 The request-level review threshold becomes the higher of the bundle's and the same robust quantile
 (at the block rate) of each account's highest request probability, so single requests cannot flag
 many more accounts than the account rule.
+
+With the deep analysis (``--deep``), the replay runs it too (synchronously, on the requests its
+selection picks) and each account's highest deep score gets the same robust quantile. The two
+channels share the target: each is fitted at *half* of each rate, so that accounts flagged by
+either stay within the target (a union bound). Without ``--deep`` the calibrated bundle drops the
+build's deep thresholds, which were fitted together with the inline thresholds it replaces.
 """
 
 from __future__ import annotations
@@ -54,29 +60,48 @@ class AccountMaxima:
     accounts: np.ndarray
     account_scores: np.ndarray
     request_probabilities: np.ndarray
+    #: Highest deep score (None when the replay ran no deep analysis).
+    deep_scores: np.ndarray | None = None
+    #: The deep analyser's selection (``DeepSelection.to_dict()``), recorded with its thresholds.
+    deep_selection: dict[str, int] | None = None
 
 
 def replay_maxima(guard: Any, log: Path, *, batch_size: int = 256, progress: bool | None = None) -> AccountMaxima:
     """Score ``log`` in time order with ``guard`` (a fresh Guard: its store starts empty) and keep
-    each account's highest account score and request probability."""
+    each account's highest account score and request probability, and with a (synchronous) deep
+    analyser its highest deep score, read from the store after each request."""
     from .logs import batched, iter_time_order, scan_log
     from .progress import Progress
+    from .session.entities import deep_key, deep_score
 
     if not log.is_file():
         raise IntentGuardError(f"no such log file: {log}")
     scan = scan_log(log)
     if len(scan) == 0:
         raise CalibrationError(f"{log}: no valid requests ({scan.bad_count} invalid records)")
+    deep = guard.deep is not None
+    if deep and guard.deep.background:
+        raise IntentGuardError("calibrate needs a synchronous deep analyser: guard.with_deep(background=False)")
     best: dict[str, list[float]] = {}
     with Progress(len(scan), "calibrate", enabled=progress) as bar:
         for batch in batched((request for _, request in iter_time_order(log, scan)), batch_size):
-            for request, verdict in zip(batch, guard.score_many(batch), strict=True):
-                seen = best.setdefault(request.account_id, [0.0, 0.0])
+            verdicts = [guard.score(r) for r in batch] if deep else guard.score_many(batch)
+            for request, verdict in zip(batch, verdicts, strict=True):
+                seen = best.setdefault(request.account_id, [0.0, 0.0, 0.0])
                 seen[0] = max(seen[0], verdict.account_score or 0.0)
                 seen[1] = max(seen[1], verdict.probability)
+                if deep:  # deep evidence is read after each request: score() ran them one at a time
+                    state = guard.store.get(deep_key(request.account_id))
+                    seen[2] = max(seen[2], deep_score(state) if state is not None else 0.0)
             bar.update(len(batch))
-    values = np.array(list(best.values()), dtype=np.float64).reshape(-1, 2)
-    return AccountMaxima(np.array(list(best), dtype=object), values[:, 0], values[:, 1])
+    values = np.array(list(best.values()), dtype=np.float64).reshape(-1, 3)
+    return AccountMaxima(
+        np.array(list(best), dtype=object),
+        values[:, 0],
+        values[:, 1],
+        values[:, 2] if deep else None,
+        guard.deep.selection.to_dict() if deep else None,
+    )
 
 
 def robust_threshold(scores: np.ndarray, rate: float) -> float:
@@ -105,10 +130,19 @@ def fit_thresholds(
     n = len(maxima.account_scores)
     if n < 50:
         raise CalibrationError(f"the log has {n} accounts; calibration needs at least 50 (more is better)")
-    review = robust_threshold(maxima.account_scores, review_rate)
-    block = max(review, robust_threshold(maxima.account_scores, block_rate))
+    share = 1.0 if maxima.deep_scores is None else 0.5  # two channels split each rate (union bound)
+    review = robust_threshold(maxima.account_scores, review_rate * share)
+    block = max(review, robust_threshold(maxima.account_scores, block_rate * share))
     request_review = max(bundled_request_review, robust_threshold(maxima.request_probabilities, block_rate))
     flagged = (maxima.account_scores >= review) | (maxima.request_probabilities >= request_review)
+    blocked = maxima.account_scores >= block
+    deep: dict[str, Any] = {}
+    if maxima.deep_scores is not None:
+        deep_review = robust_threshold(maxima.deep_scores, review_rate * share)
+        deep_block = max(deep_review, robust_threshold(maxima.deep_scores, block_rate * share))
+        flagged |= maxima.deep_scores >= deep_review
+        blocked |= maxima.deep_scores >= deep_block
+        deep = {"deep_review": deep_review, "deep_block": deep_block, "deep_selection": maxima.deep_selection}
     return {
         "account_review": review,
         "account_block": block,
@@ -117,7 +151,8 @@ def fit_thresholds(
         "account_block_target_fpr": block_rate,
         "accounts": n,
         "log_flag_rate": float(flagged.mean()),
-        "log_block_rate": float((maxima.account_scores >= block).mean()),
+        "log_block_rate": float(blocked.mean()),
+        **deep,
     }
 
 
@@ -141,8 +176,21 @@ def write_calibrated_bundle(source: Path, out: Path, fitted: dict[str, Any], log
         }
     )
     data["decision"] = decision
+    deep_section = data.get("deep_content")
+    if isinstance(deep_section, dict):
+        deep_section.pop("decision", None)  # fitted with the inline thresholds replaced here
+        if "deep_review" in fitted:
+            deep_section["decision"] = {
+                "selection": fitted["deep_selection"],
+                "review": fitted["deep_review"],
+                "block": fitted["deep_block"],
+                "review_target_fpr": fitted["account_review_target_fpr"] / 2,
+                "block_target_fpr": fitted["account_block_target_fpr"] / 2,
+                "chosen_on": decision["chosen_on"] + "; half of each target rate per channel (union bound)",
+            }
     data["files"] = {name: sha256_file(out / name) for name in data["files"]}
-    digest = hashlib.sha256(json.dumps(decision, sort_keys=True).encode()).hexdigest()[:6]
+    fitted_decisions = {"decision": decision, "deep": (deep_section or {}).get("decision")}
+    digest = hashlib.sha256(json.dumps(fitted_decisions, sort_keys=True).encode()).hexdigest()[:6]
     base = str(data["bundle_version"]).split("+cal")[0]
     data["bundle_version"] = f"{base}+cal{digest}"
     (out / MANIFEST).write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

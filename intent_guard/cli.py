@@ -120,6 +120,8 @@ def _calibrate(args: argparse.Namespace) -> int:
 
     source = Path(args.model) if args.model else default_bundle_path()
     guard = Guard.load(source)
+    if args.deep:
+        guard.with_deep(background=False, require_thresholds=False)
     maxima = replay_maxima(guard, Path(args.log), batch_size=args.batch_size)
     fitted = fit_thresholds(
         maxima,
@@ -134,6 +136,11 @@ def _calibrate(args: argparse.Namespace) -> int:
     print(f"  account review threshold: {t.account_review:.4f} -> {fitted['account_review']:.4f}")
     print(f"  account block threshold:  {t.account_block:.4f} -> {fitted['account_block']:.4f}")
     print(f"  request review threshold: {t.request_review:.4f} -> {fitted['request_review']:.4f}")
+    if "deep_review" in fitted:
+        print(f"  deep review / block thresholds: {fitted['deep_review']:.4f} / {fitted['deep_block']:.4f}")
+        print("  (each channel fitted at half of each rate, so that the two together stay within it)")
+    elif guard.manifest.data.get("deep_content"):
+        print("  deep thresholds dropped (they went with the old inline ones): calibrate with --deep to refit them")
     print(
         f"  expected benign accounts flagged {args.review_rate:.2%}, blocked {args.block_rate:.2%} "
         "(if campaigns are a minority of the accounts)"
@@ -240,6 +247,12 @@ def build_parser() -> argparse.ArgumentParser:
     calibrate.add_argument("--review-rate", type=_rate, default=0.01, help="benign accounts flagged (default 0.01)")
     calibrate.add_argument("--block-rate", type=_rate, default=0.001, help="benign accounts blocked (default 0.001)")
     calibrate.add_argument("--batch-size", type=int, default=256, help="requests embedded together (default 256)")
+    calibrate.add_argument(
+        "--deep",
+        action="store_true",
+        help="also run the deep analysis (~30 ms per selected request) and fit its thresholds; each channel "
+        "then gets half of each rate",
+    )
     calibrate.set_defaults(func=_calibrate)
     serve = commands.add_parser("serve", help="run the HTTP sidecar (needs the 'server' extra)")
     serve.add_argument("--model", type=Path, default=None, help="model bundle directory (default: the shipped bundle)")

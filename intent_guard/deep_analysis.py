@@ -73,7 +73,8 @@ class DeepDecision:
         if not isinstance(section, Mapping):
             raise BundleError(
                 f"bundle {where} has no deep-evidence thresholds (no 'deep_content.decision' in its manifest); "
-                "fit them with: python -m training deep-decision --log LOG --model BUNDLE"
+                "fit them with: python -m training deep-decision --log LOG --model BUNDLE (the build's labelled "
+                "log) or intent-guard calibrate LOG --deep -o DIR (your own unlabelled traffic)"
             )
         try:
             selection = DeepSelection(**dict(section["selection"]))

@@ -140,7 +140,12 @@ class Guard:
         return self.shadow
 
     def with_deep(
-        self, *, background: bool = True, max_pending: int = 1000, analyzer: DeepAnalyzer | None = None
+        self,
+        *,
+        background: bool = True,
+        max_pending: int = 1000,
+        analyzer: DeepAnalyzer | None = None,
+        require_thresholds: bool = True,
     ) -> DeepAnalyzer:
         """Run the bundle's deep content analysis beside the inline path (:mod:`intent_guard.deep_analysis`):
         the requests its selection picks are analysed on a background thread (``background=False``:
@@ -149,24 +154,34 @@ class Guard:
         model or no deep thresholds (the message names the command that adds them).
 
         ``analyzer``: one built by the caller (its store must be this Guard's); the bundle's deep
-        thresholds are still required."""
+        thresholds are still required. ``require_thresholds=False`` (calibration replays): without
+        them the deep evidence is kept but decides nothing."""
         from .deep import DeepContent
         from .deep_analysis import DeepAnalyzer, DeepDecision
 
         section = self.manifest.data.get("deep_content")
-        decision = DeepDecision.from_manifest(section if isinstance(section, Mapping) else {}, str(self.manifest.root))
+        section = section if isinstance(section, Mapping) else {}
+        decision: DeepDecision | None = None
+        if require_thresholds or "decision" in section:
+            decision = DeepDecision.from_manifest(section, str(self.manifest.root))
         if analyzer is None:
             analyzer = DeepAnalyzer(
                 DeepContent(self.manifest),
                 self.store,
-                selection=decision.selection,
+                selection=decision.selection if decision is not None else None,
                 background=background,
                 max_pending=max_pending,
             )
         elif analyzer.store is not self.store:
             raise ValueError("the deep analyzer must write to this Guard's store")
+        if self.deep is not None and self.deep is not analyzer:
+            self.deep.close()  # one analyser per Guard: the previous one finishes its queue and stops
         self.policy = Policy(
-            dataclasses.replace(self.policy.thresholds, deep_review=decision.review, deep_block=decision.block),
+            dataclasses.replace(
+                self.policy.thresholds,
+                deep_review=decision.review if decision is not None else None,
+                deep_block=decision.block if decision is not None else None,
+            ),
             block_min_requests=self.policy.block_min_requests,
         )
         self.deep = analyzer

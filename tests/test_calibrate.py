@@ -11,8 +11,9 @@ import pytest
 
 from intent_guard import Guard
 from intent_guard.bundle import load_manifest
-from intent_guard.calibrate import CalibrationError, replay_maxima, robust_threshold
+from intent_guard.calibrate import AccountMaxima, CalibrationError, fit_thresholds, replay_maxima, robust_threshold
 from intent_guard.cli import main
+from intent_guard.errors import BundleError
 
 from .conftest import SHARED, make_request
 
@@ -107,3 +108,56 @@ def test_calibrate_on_unlabelled_traffic_lands_near_its_targets(tmp_path: Path, 
     block_rate = float((maxima.account_scores[benign] >= decision["account_block"]).mean())
     assert 0.005 <= flag_rate <= 0.02, flag_rate
     assert 0.0005 <= block_rate <= 0.002, block_rate
+
+
+def _maxima(n: int, rng: np.random.Generator, deep: bool) -> AccountMaxima:
+    scores = 1 / (1 + np.exp(-rng.normal(-2.0, 1.0, n)))
+    return AccountMaxima(
+        np.array([f"a{i}" for i in range(n)], dtype=object),
+        scores,
+        scores / 2,
+        1 / (1 + np.exp(-rng.normal(-1.0, 0.5, n))) if deep else None,
+        {"first": 8, "every": 32} if deep else None,
+    )
+
+
+def test_with_the_deep_channel_each_channel_gets_half_of_each_rate() -> None:
+    rng = np.random.default_rng(5)
+    alone = fit_thresholds(_maxima(4000, rng, False), review_rate=0.02, block_rate=0.002, bundled_request_review=0.9)
+    rng = np.random.default_rng(5)
+    both = _maxima(4000, rng, True)
+    fitted = fit_thresholds(both, review_rate=0.02, block_rate=0.002, bundled_request_review=0.9)
+    assert fitted["account_review"] == pytest.approx(robust_threshold(both.account_scores, 0.01))
+    assert fitted["account_review"] > alone["account_review"]  # its half of the budget
+    assert fitted["deep_review"] == pytest.approx(robust_threshold(both.deep_scores, 0.01))
+    assert fitted["deep_block"] == pytest.approx(robust_threshold(both.deep_scores, 0.001))
+    assert fitted["deep_selection"] == {"first": 8, "every": 32}
+    assert fitted["log_flag_rate"] <= 0.02 + 0.01  # the union, near its target on this null
+    assert "deep_review" not in alone
+
+
+def test_calibrate_refits_or_drops_the_deep_thresholds(tmp_path: Path, capsys) -> None:
+    """With --deep the calibrated bundle carries deep thresholds fitted on the log; without it, the
+    build's (fitted with the inline thresholds calibrate replaced) are dropped, and with_deep says so."""
+    log = tmp_path / "log.jsonl"
+    log.write_text(
+        "".join(
+            json.dumps(make_request(i, account=f"a{i % 60}", t=1_769_904_000.0 + i, text=f"question {i}, in short?"))
+            + "\n"
+            for i in range(120)
+        )
+    )
+    assert main(["calibrate", str(log), "-o", str(tmp_path / "plain")]) == 0
+    assert "deep thresholds dropped" in capsys.readouterr().out
+    assert "decision" not in load_manifest(tmp_path / "plain").data["deep_content"]
+    with pytest.raises(BundleError, match="calibrate LOG --deep"):
+        Guard.load(tmp_path / "plain").with_deep(background=False)
+
+    assert main(["calibrate", str(log), "-o", str(tmp_path / "deep"), "--deep"]) == 0
+    assert "deep review / block thresholds" in capsys.readouterr().out
+    section = load_manifest(tmp_path / "deep").data["deep_content"]["decision"]
+    assert section["selection"] == {"first": 8, "every": 32}
+    assert 0 < section["review"] <= section["block"] <= 1
+    guard = Guard.load(tmp_path / "deep")
+    guard.with_deep(background=False)
+    assert guard.policy.thresholds.deep_review == section["review"]

@@ -8,13 +8,17 @@ enough alone: honest students and benchmark runs ask for steps too, which is why
 features, not the cue, carry the decision.
 
 Only bounded windows are searched (the same head / tail / system windows the encoder sees), so
-the cost does not grow with the prompt.
+the cost does not grow with the prompt. Every rule word is found in one pass over the window (an
+Aho-Corasick automaton, ``pyahocorasick``): the same answer as one substring search per word, at a
+fifth of the cost.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import ahocorasick
 
 from .session.entities import CUE_KINDS
 from .text import PromptParts
@@ -29,17 +33,22 @@ class Rule:
     needs: tuple[tuple[str, ...], ...]
     pattern: re.Pattern[str] | None = None
     starts: tuple[str, ...] = ()
+    _groups: tuple[frozenset[str], ...] = field(init=False, repr=False, compare=False)
 
-    def fires(self, text: str) -> bool:
-        for group in self.needs:
-            for word in group:
-                if word in text:
-                    break
-            else:
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_groups", tuple(frozenset(group) for group in self.needs))
+
+    def fires(self, text: str, found: set[str] | None = None) -> bool:
+        """``found``: :func:`words_in` of ``text`` if already computed (the words of every rule in it)."""
+        found = words_in(text) if found is None else found
+        for group in self._groups:
+            if found.isdisjoint(group):
                 return False
         if self.pattern is None:
             return True
         for word in self.starts:
+            if word not in found:
+                continue
             at = text.find(word)
             while at >= 0:
                 if self.pattern.match(text, at):
@@ -393,16 +402,38 @@ BOUNDED_RULES: tuple[Rule, ...] = (
 )
 
 
+def _automaton() -> ahocorasick.Automaton:
+    automaton = ahocorasick.Automaton()
+    for rules in (*_RULES, BOUNDED_RULES):
+        for rule in rules:
+            for word in (*(w for group in rule.needs for w in group), *rule.starts):
+                automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
+
+
+_AUTOMATON = _automaton()
+
+
+def words_in(text: str) -> set[str]:
+    """The rule words that occur in ``text`` (as substrings), found in one pass."""
+    return {word for _, word in _AUTOMATON.iter(text)} if text else set()
+
+
 def cue_windows(parts: PromptParts) -> str:
     """The lower-cased user head, user tail and system head windows: the only text cues read."""
     return "\n".join(w for w in (parts.user_head, parts.user_tail, parts.system_head) if w).lower()
 
 
-def bounded_output(parts: PromptParts, lower: str | None = None) -> float:
+def bounded_output(parts: PromptParts, lower: str | None = None, found: set[str] | None = None) -> float:
     """1.0 when the user head, user tail or system head window bounds the answer (a label, a field,
-    a few words or sentences), else 0.0. ``lower``: :func:`cue_windows` if already computed."""
+    a few words or sentences), else 0.0. ``lower``: :func:`cue_windows` if already computed;
+    ``found``: :func:`words_in` of it."""
     lower = cue_windows(parts) if lower is None else lower
-    return 1.0 if lower and any(rule.fires(lower) for rule in BOUNDED_RULES) else 0.0
+    if not lower:
+        return 0.0
+    found = words_in(lower) if found is None else found
+    return 1.0 if any(rule.fires(lower, found) for rule in BOUNDED_RULES) else 0.0
 
 
 def cue_mask(cues: tuple[float, ...]) -> int:
@@ -410,10 +441,11 @@ def cue_mask(cues: tuple[float, ...]) -> int:
     return sum(1 << i for i, found in enumerate(cues) if found)
 
 
-def elicitation_cues(parts: PromptParts, lower: str | None = None) -> tuple[float, ...]:
+def elicitation_cues(parts: PromptParts, lower: str | None = None, found: set[str] | None = None) -> tuple[float, ...]:
     """1.0 per cue found in the user head, user tail or system head window, else 0.0 (CUE_NAMES
-    order). ``lower``: :func:`cue_windows` if already computed."""
+    order). ``lower``: :func:`cue_windows` if already computed; ``found``: :func:`words_in` of it."""
     lower = cue_windows(parts) if lower is None else lower
     if not lower:
         return (0.0,) * len(CUE_NAMES)
-    return tuple(1.0 if any(rule.fires(lower) for rule in rules) else 0.0 for rules in _RULES)
+    found = words_in(lower) if found is None else found
+    return tuple(1.0 if any(rule.fires(lower, found) for rule in rules) else 0.0 for rules in _RULES)

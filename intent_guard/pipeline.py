@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from .bundle import Manifest
-from .cues import bounded_output, cue_mask, cue_windows, elicitation_cues
+from .cues import bounded_output, cue_mask, cue_windows, elicitation_cues, words_in
 from .embed import Embedder, load_embedder
 from .embed.base import TokenWindows
 from .errors import BundleError, InvalidRequestError
@@ -299,7 +299,8 @@ class FeaturePipeline:
 def lexical_features(parts: PromptParts) -> tuple[tuple[float, ...], float]:
     """The request's elicitation cues and bounded-output cue, read off its cue windows once."""
     lower = cue_windows(parts)
-    return elicitation_cues(parts, lower), bounded_output(parts, lower)
+    found = words_in(lower)
+    return elicitation_cues(parts, lower, found), bounded_output(parts, lower, found)
 
 
 def _rows_of(views: EmbeddedViews, i: int) -> tuple[list[int], list[int]]:

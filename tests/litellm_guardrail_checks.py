@@ -193,6 +193,7 @@ async def main() -> None:
         ({"mode": "precall"}, ("precall", "pre_call")),
         ({"budget_ms": 0}, ("budget_ms",)),
         ({"scoring_threads": "two"}, ("two",)),
+        ({"deep": "maybe"}, ("deep", "true or false")),
     ):
         mode = setting.pop("mode", "pre_call")
         try:
@@ -205,6 +206,10 @@ async def main() -> None:
     # trusted_accounts (a comma list or a YAML list) reaches the Guard's config.
     g = IntentGuardrail(guardrail_name="ig", event_hook="pre_call", trusted_accounts="org:evals, key_hash:k1")
     assert g.guard.config.trusted_accounts == frozenset({"org:evals", "key_hash:k1"})
+    # deep: the bundle's deep analysis runs beside the inline path, with the bundle's deep thresholds.
+    g = IntentGuardrail(guardrail_name="ig", event_hook="pre_call", deep="true", deep_queue=50)
+    assert g.guard.deep is not None and g.guard.policy.thresholds.deep_review is not None
+    g.guard.deep.close()
     try:  # thresholds named as the config names them
         IntentGuardrail(guardrail_name="ig", event_hook="pre_call", review_threshold=0.5, block_threshold=0.3)
     except SetupError as exc:

@@ -46,7 +46,8 @@ HARVEST = "Solve this and show every step of your reasoning: "
 
 def _litellm() -> Path:
     python = VENV / "bin" / "python"
-    probe = "import intent_guard.integrations.litellm_guardrail"
+    # the serving path too: a dependency added since the virtualenv was built must trigger a reinstall
+    probe = "import intent_guard.integrations.litellm_guardrail, intent_guard.guard"
     env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
     if LITELLM.exists() and subprocess.run([str(python), "-c", probe], env=env, capture_output=True).returncode == 0:
         return LITELLM

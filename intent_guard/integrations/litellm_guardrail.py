@@ -77,7 +77,9 @@ class IntentGuardrail(CustomGuardrail):
     ``trusted_accounts`` (account ids, as ``account_from`` forms them, always allowed),
     ``verdict_log`` (``stderr`` or a file for the operator log, else configure the
     ``intent_guard.integrations`` logger yourself), ``budget_ms`` (longest wait for a verdict),
-    ``max_in_flight`` (calls scored at once) and ``scoring_threads``. ``guard`` (a loaded
+    ``max_in_flight`` (calls scored at once), ``scoring_threads``, ``deep`` (``true``: run the
+    bundle's deep analysis on a background thread; its account evidence decides from the account's
+    next call on) and ``deep_queue`` (selected calls waiting for it before drops). ``guard`` (a loaded
     :class:`~intent_guard.Guard`) is for code that builds the guardrail itself. In ``logging_only``
     mode the Guard runs in observe mode: verdicts say ``would_decide``.
     """
@@ -96,6 +98,8 @@ class IntentGuardrail(CustomGuardrail):
         budget_ms: float | str = 50.0,
         max_in_flight: int | str = 64,
         scoring_threads: int = 2,
+        deep: bool | str = False,
+        deep_queue: int | str = 1000,
         guard: Any = None,
         **kwargs: Any,
     ) -> None:
@@ -127,6 +131,8 @@ class IntentGuardrail(CustomGuardrail):
                     trusted_accounts=trusted,
                 )
                 guard = _load_guard(bundle, redis_url, config)
+            if _flag(deep, "deep"):
+                guard.with_deep(background=True, max_pending=int(deep_queue))
         except (ValueError, TypeError, OSError, IntentGuardError) as exc:
             detail = (
                 str(exc)
@@ -298,6 +304,8 @@ _OUR_KEYS = (
     "budget_ms",
     "max_in_flight",
     "scoring_threads",
+    "deep",
+    "deep_queue",
 )
 
 
@@ -316,6 +324,16 @@ def _check_settings(kwargs: dict[str, Any]) -> None:
     bad = [h for h in hooks if h is not None and str(getattr(h, "value", h)) not in modes]
     if bad:
         raise ValueError(f"mode {bad} is not one this guardrail runs in; use one of {sorted(modes)}")
+
+
+def _flag(value: bool | str, name: str) -> bool:
+    """A YAML boolean, or its spelling as a string."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text not in ("true", "false", "yes", "no", "1", "0"):
+        raise ValueError(f"{name} must be true or false, got {value!r}")
+    return text in ("true", "yes", "1")
 
 
 def _names(value: str | Sequence[str] | None) -> tuple[str, ...]:

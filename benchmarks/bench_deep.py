@@ -7,9 +7,10 @@ in one run and on one core (onnxruntime with one thread, as served):
   * ``DeepContent.score`` one request at a time: p50 / p99 ms;
   * ``DeepContent.score_many`` in batches of 32: requests / s per core;
   * the inline ``guard.score`` on the same requests: p50 / p99 ms, and the ratio deep / inline;
-  * the inline ``guard.score`` again, on a fresh Guard with the deep analyser working beside it in
-    the same process (``guard.with_deep()``: one background thread sharing the GIL): p50 / p99 ms,
-    how many requests the selection picked, and how many were analysed or dropped.
+  * the inline ``guard.score`` again, on a fresh Guard with the deep analyser working beside it:
+    as a thread of the same process (``guard.with_deep()``, sharing the interpreter lock) and as a
+    child process (``guard.with_deep(process=True)``): p50 / p99 ms, and how many of the requests
+    its selection picked were analysed or dropped.
 """
 
 from __future__ import annotations
@@ -59,7 +60,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--log", type=Path, default=None)
     parser.add_argument("--model", type=Path, default=None)
+    parser.add_argument(
+        "--switch-interval-ms", type=float, default=None, help="sys.setswitchinterval for the run (default: 5 ms)"
+    )
     args = parser.parse_args()
+    if args.switch_interval_ms is not None:
+        sys.setswitchinterval(args.switch_interval_ms / 1e3)
     log = args.log or (VALIDATION_LOG if VALIDATION_LOG.is_file() else ROOT / "examples" / "requests.jsonl")
     requests = first_requests(log, args.requests)
     deep = DeepContent.load(args.model)
@@ -82,29 +88,37 @@ def main() -> int:
         guard.score(r)
         inline.append(time.perf_counter() - t)
 
-    busy = Guard.load(args.model)
-    analyzer = busy.with_deep(background=True, max_pending=len(requests))
-    beside = []
-    for r in requests:
-        t = time.perf_counter()
-        busy.score(r)
-        beside.append(time.perf_counter() - t)
-    analyzer.drain()
-    analyzer.close()
+    beside: dict[str, list[float]] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for mode in ("thread", "process"):
+        busy = Guard.load(args.model)
+        analyzer = busy.with_deep(process=mode == "process", max_pending=len(requests))
+        if mode == "process":
+            time.sleep(5)  # the child loads its model: measure while it analyses, not while it starts
+        beside[mode] = []
+        for r in requests:
+            t = time.perf_counter()
+            busy.score(r)
+            beside[mode].append(time.perf_counter() - t)
+        analyzer.drain()
+        analyzer.close()
+        counts[mode] = dict(analyzer.counts)
 
     d50, d99 = ms(one)
     i50, i99 = ms(inline)
-    b50, b99 = ms(beside)
+
     print(f"{len(requests)} requests of {log}; deep model {deep.version} ({deep.encoder}), one core")
     print("| path | p50 ms | p99 ms | requests/s per core |")
     print("|---|---|---|---|")
     print(f"| deep content, one request at a time | {d50:.1f} | {d99:.1f} | {1e3 / d50:.0f} (at p50) |")
     print(f"| deep content, batches of 32 | - | - | {per_core:.0f} |")
     print(f"| inline guard.score (static) | {i50:.2f} | {i99:.2f} | {1e3 / i50:,.0f} (at p50) |")
-    print(f"| inline guard.score, deep analyser busy beside it | {b50:.2f} | {b99:.2f} | - |")
-    print(f"deep / inline at p50: {d50 / i50:.0f}x; inline with the analyser busy / alone at p50: {b50 / i50:.2f}x")
-    counts = analyzer.counts
-    print(f"deep analyser: {counts['analysed']} analysed, {counts['dropped']} dropped, {counts['errors']} errors")
+    for mode, samples in beside.items():
+        b50, b99 = ms(samples)
+        print(f"| inline guard.score, deep analyser busy beside it ({mode}) | {b50:.2f} | {b99:.2f} | - |")
+    print(f"deep / inline at p50: {d50 / i50:.0f}x")
+    for mode, c in counts.items():
+        print(f"deep analyser ({mode}): {c['analysed']} analysed, {c['dropped']} dropped, {c['errors']} errors")
     return 0
 
 

@@ -189,7 +189,7 @@ def _serve(args: argparse.Namespace) -> int:
     if args.shadow:
         guard.with_shadow(Guard.load(args.shadow, config=GuardConfig(max_entities=args.max_entities)))
     if args.deep:
-        guard.with_deep(background=True, max_pending=args.deep_queue)
+        guard.with_deep(process=True, max_pending=args.deep_queue)  # off the request threads' interpreter lock
     app = create_app(guard, ServerConfig(budget_ms=args.budget_ms, fail_mode=args.fail, admin_token=admin_token))
     uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False)  # type: ignore[attr-defined]
     return EXIT_OK
@@ -286,7 +286,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--deep",
         action="store_true",
-        help="run the bundle's deep (int8 transformer) analysis on a background thread; its account evidence "
+        help="run the bundle's deep (int8 transformer) analysis in a child process; its account evidence "
         "decides alongside the inline one",
     )
     serve.add_argument(

@@ -17,15 +17,22 @@ reads at the account's next request, against its own thresholds fitted on the bu
 split (``python -m training deep-decision``). The analyser runs on a background thread with a
 bounded queue (selected requests beyond it are dropped and counted, never waited for), or
 synchronously for offline scoring of a log, where the evidence lands before the next request.
+
+A thread shares the interpreter lock with the host's request threads: measured
+(``benchmarks/bench_deep.py``), the inline p99 rises several-fold while it works. For latency-
+critical serving, :class:`DeepProcess` runs the same analysis in a child process of its own; the
+host keeps only a thread that writes the probabilities it sends back into the store.
 """
 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import queue
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .deep import DeepContent
@@ -167,3 +174,100 @@ class DeepAnalyzer:
     def _count(self, name: str) -> None:
         with self._lock:
             self.counts[name] += 1
+
+
+class DeepProcess:
+    """The same analysis as a background :class:`DeepAnalyzer`, in a child process (spawned, so no
+    state of the host is inherited): the host only queues the selected requests and, on one thread,
+    writes the probabilities the child sends back into ``store``. Same interface (``submit``,
+    ``drain``, ``close``, ``counts``, ``selection``, ``store``); a selected request that finds
+    ``max_pending`` requests already waiting is dropped and counted. If the child dies, later
+    requests are counted as errors and logged; the host is never affected."""
+
+    background = True
+
+    def __init__(
+        self, bundle: Path, store: SessionStore, *, selection: DeepSelection | None = None, max_pending: int = 1000
+    ) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise ConfigError(f"The 'max_pending' parameter must be an int >= 1. Got {max_pending!r} instead.")
+        self.store = store
+        self.selection = selection or DeepSelection()
+        self.counts = {"analysed": 0, "dropped": 0, "errors": 0}
+        self._pending = 0
+        self._done = threading.Condition()
+        context = multiprocessing.get_context("spawn")
+        self._inbox: Any = context.Queue(maxsize=max_pending)
+        self._outbox: Any = context.Queue()
+        self._process = context.Process(
+            target=_child, args=(str(bundle), self._inbox, self._outbox), name="intent-guard-deep", daemon=True
+        )
+        self._process.start()
+        self._collector = threading.Thread(target=self._collect, name="intent-guard-deep-results", daemon=True)
+        self._collector.start()
+
+    def submit(self, request: Request) -> bool:
+        if not self._process.is_alive():
+            self._finish("errors")
+            log.error("deep analysis process is not running; request %s not analysed", request.request_id)
+            return False
+        with self._done:
+            self._pending += 1
+        try:
+            self._inbox.put_nowait(request)
+        except queue.Full:
+            with self._done:
+                self._pending -= 1
+                self.counts["dropped"] += 1
+            return False
+        return True
+
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until every queued request has been analysed (or the child has died)."""
+        with self._done:
+            self._done.wait_for(lambda: self._pending == 0 or not self._process.is_alive(), timeout)
+
+    def close(self) -> None:
+        """Analyse what is queued, then stop the child process and the collector thread."""
+        if self._process.is_alive():
+            self._inbox.put(None)
+            self._process.join(timeout=60)
+        self._outbox.put(None)
+        self._collector.join(timeout=10)
+
+    def _collect(self) -> None:
+        while True:
+            item = self._outbox.get()
+            if item is None:
+                return
+            kind, request_id, account_id, timestamp, value = item
+            if kind == "ok":
+                try:
+                    self.store.apply([(deep_key(account_id), DEEP, deep_evidence_update(timestamp, value))])
+                except Exception:  # a store failure must not stop the collector
+                    log.exception("deep evidence of request %s could not be written", request_id)
+                    self._finish("errors")
+                    continue
+                self._finish("analysed")
+            else:
+                log.error("deep analysis of request %s failed: %s", request_id, value)
+                self._finish("errors")
+
+    def _finish(self, kind: str) -> None:
+        with self._done:
+            self.counts[kind] += 1
+            self._pending = max(0, self._pending - 1)
+            self._done.notify_all()
+
+
+def _child(bundle: str, inbox: Any, outbox: Any) -> None:
+    """The child process: load the deep model, then score what arrives until a None."""
+    deep = DeepContent.load(bundle)
+    while True:
+        request = inbox.get()
+        if request is None:
+            return
+        try:
+            outbox.put(("ok", request.request_id, request.account_id, request.timestamp, deep.score(request)))
+        except Exception as exc:  # report it; the child keeps serving
+            outbox.put(("error", request.request_id, request.account_id, request.timestamp, repr(exc)))

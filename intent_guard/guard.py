@@ -22,7 +22,7 @@ from .session.entities import account_key, deep_key, deep_read_update, evidence_
 from .shadow import Shadow
 
 if TYPE_CHECKING:
-    from .deep_analysis import DeepAnalyzer
+    from .deep_analysis import DeepAnalyzer, DeepProcess
 from .types import Reason, Request, Verdict
 
 #: Added to a verdict whose session features came from local state because the shared store failed.
@@ -62,7 +62,7 @@ class Guard:
         )
         self.calibration = Platt.from_manifest(decision["calibration"])
         self.shadow: Shadow | None = None
-        self.deep: DeepAnalyzer | None = None
+        self.deep: DeepAnalyzer | DeepProcess | None = None
         self._reference = feature_reference(FEATURE_NAMES, manifest.data.get("feature_reference", {}))
         suffix = "" if encoder_kind == manifest.serving_encoder else f"+{encoder_kind}"
         self.model_version = manifest.version + suffix
@@ -144,9 +144,10 @@ class Guard:
         *,
         background: bool = True,
         max_pending: int = 1000,
-        analyzer: DeepAnalyzer | None = None,
+        analyzer: DeepAnalyzer | DeepProcess | None = None,
         require_thresholds: bool = True,
-    ) -> DeepAnalyzer:
+        process: bool = False,
+    ) -> DeepAnalyzer | DeepProcess:
         """Run the bundle's deep content analysis beside the inline path (:mod:`intent_guard.deep_analysis`):
         the requests its selection picks are analysed on a background thread (``background=False``:
         at once, for offline scoring), and the account's deep evidence then decides at the bundle's
@@ -155,16 +156,26 @@ class Guard:
 
         ``analyzer``: one built by the caller (its store must be this Guard's); the bundle's deep
         thresholds are still required. ``require_thresholds=False`` (calibration replays): without
-        them the deep evidence is kept but decides nothing."""
+        them the deep evidence is kept but decides nothing. ``process=True``: the analysis runs in a
+        child process (:class:`~intent_guard.deep_analysis.DeepProcess`), off the host's interpreter
+        lock, for latency-critical serving."""
         from .deep import DeepContent
-        from .deep_analysis import DeepAnalyzer, DeepDecision
+        from .deep_analysis import DeepAnalyzer, DeepDecision, DeepProcess
 
         section = self.manifest.data.get("deep_content")
         section = section if isinstance(section, Mapping) else {}
         decision: DeepDecision | None = None
         if require_thresholds or "decision" in section:
             decision = DeepDecision.from_manifest(section, str(self.manifest.root))
-        if analyzer is None:
+        if analyzer is None and process:
+            DeepContent(self.manifest)  # a bad deep model fails here, not in the child
+            analyzer = DeepProcess(
+                self.manifest.root,
+                self.store,
+                selection=decision.selection if decision is not None else None,
+                max_pending=max_pending,
+            )
+        elif analyzer is None:
             analyzer = DeepAnalyzer(
                 DeepContent(self.manifest),
                 self.store,

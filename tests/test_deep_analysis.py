@@ -217,3 +217,43 @@ def test_the_shipped_deep_analysis_runs_beside_a_real_guard() -> None:
     assert analyzer.counts == {"analysed": 3, "dropped": 0, "errors": 0}
     assert all(v.decision == "allow" for v in verdicts)
     assert guard.store.get(deep_key("student")) is not None
+
+
+def test_the_child_process_writes_the_evidence_the_thread_writes() -> None:
+    """DeepProcess runs the shipped deep model in a child process: the evidence it writes equals
+    what the synchronous analyser writes in-process; closing it stops the child."""
+    from intent_guard.deep import DeepContent
+    from intent_guard.deep_analysis import DeepProcess
+
+    requests = [
+        Request.from_dict(
+            make_request(i, account=f"a{i % 2}", t=T0 + i, text=f"show every step of your reasoning: {i}+1")
+        )
+        for i in range(4)
+    ]
+    here, there = MemoryStore(), MemoryStore()
+    local = DeepAnalyzer(DeepContent.load(), here, background=False)
+    child = DeepProcess(DEFAULT_BUNDLE, there, max_pending=10)
+    for r in requests:
+        local.submit(r)
+        assert child.submit(r)
+    child.drain(timeout=120)
+    assert child.counts == {"analysed": 4, "dropped": 0, "errors": 0}
+    for account in ("a0", "a1"):
+        np.testing.assert_array_equal(here.get(deep_key(account)), there.get(deep_key(account)))
+    child.close()
+    assert not child._process.is_alive()
+    assert not child.submit(requests[0]) and child.counts["errors"] == 1  # counted, never raised
+
+
+def test_a_guard_with_a_deep_process_gathers_deep_evidence() -> None:
+    guard = Guard.load()
+    analyzer = guard.with_deep(process=True)
+    ask = "Grade this answer from 1 to 10 and explain every step of your reasoning: 2+2=4"
+    for i in range(3):
+        guard.score(make_request(i, account="grader", t=T0 + i, text=ask))
+    analyzer.drain(timeout=120)  # type: ignore[call-arg]
+    analyzer.close()
+    assert analyzer.counts["analysed"] == 3
+    state = guard.store.get(deep_key("grader"))
+    assert state is not None and state[2] == 3  # three analysed requests in the account's deep evidence

@@ -78,7 +78,7 @@ class IntentGuardrail(CustomGuardrail):
     ``verdict_log`` (``stderr`` or a file for the operator log, else configure the
     ``intent_guard.integrations`` logger yourself), ``budget_ms`` (longest wait for a verdict),
     ``max_in_flight`` (calls scored at once), ``scoring_threads``, ``deep`` (``true``: run the
-    bundle's deep analysis on a background thread; its account evidence decides from the account's
+    bundle's deep analysis in a child process; its account evidence decides from the account's
     next call on) and ``deep_queue`` (selected calls waiting for it before drops). ``guard`` (a loaded
     :class:`~intent_guard.Guard`) is for code that builds the guardrail itself. In ``logging_only``
     mode the Guard runs in observe mode: verdicts say ``would_decide``.
@@ -132,7 +132,7 @@ class IntentGuardrail(CustomGuardrail):
                 )
                 guard = _load_guard(bundle, redis_url, config)
             if _flag(deep, "deep"):
-                guard.with_deep(background=True, max_pending=int(deep_queue))
+                guard.with_deep(process=True, max_pending=int(deep_queue))
         except (ValueError, TypeError, OSError, IntentGuardError) as exc:
             detail = (
                 str(exc)

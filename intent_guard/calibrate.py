@@ -21,8 +21,9 @@ many more accounts than the account rule.
 
 With the deep analysis (``--deep``), the replay runs it too (synchronously, on the requests its
 selection picks) and each account's highest deep score gets the same robust quantile. The two
-channels share the target: each is fitted at *half* of each rate, so that accounts flagged by
-either stay within the target (a union bound). Without ``--deep`` the calibrated bundle drops the
+account channels share the target: each is fitted at *half* of each rate, so that accounts
+flagged by either account channel stay within it (a union bound; the request-level review
+threshold is fitted as without ``--deep``). Without ``--deep`` the calibrated bundle drops the
 build's deep thresholds, which were fitted together with the inline thresholds it replaces.
 """
 
@@ -85,14 +86,19 @@ def replay_maxima(guard: Any, log: Path, *, batch_size: int = 256, progress: boo
     best: dict[str, list[float]] = {}
     with Progress(len(scan), "calibrate", enabled=progress) as bar:
         for batch in batched((request for _, request in iter_time_order(log, scan)), batch_size):
-            verdicts = [guard.score(r) for r in batch] if deep else guard.score_many(batch)
+            if deep:  # one at a time: the deep evidence the policy reads is that of the earlier requests
+                verdicts = []
+                for request in batch:
+                    state = guard.store.get(deep_key(request.account_id))
+                    seen = best.setdefault(request.account_id, [0.0, 0.0, 0.0])
+                    seen[2] = max(seen[2], deep_score(state) if state is not None else 0.0)
+                    verdicts.append(guard.score(request))
+            else:
+                verdicts = guard.score_many(batch)
             for request, verdict in zip(batch, verdicts, strict=True):
                 seen = best.setdefault(request.account_id, [0.0, 0.0, 0.0])
                 seen[0] = max(seen[0], verdict.account_score or 0.0)
                 seen[1] = max(seen[1], verdict.probability)
-                if deep:  # deep evidence is read after each request: score() ran them one at a time
-                    state = guard.store.get(deep_key(request.account_id))
-                    seen[2] = max(seen[2], deep_score(state) if state is not None else 0.0)
             bar.update(len(batch))
     values = np.array(list(best.values()), dtype=np.float64).reshape(-1, 3)
     return AccountMaxima(
@@ -147,8 +153,8 @@ def fit_thresholds(
         "account_review": review,
         "account_block": block,
         "request_review": request_review,
-        "account_review_target_fpr": review_rate,
-        "account_block_target_fpr": block_rate,
+        "account_review_target_fpr": review_rate * share,  # what each account channel was fitted at
+        "account_block_target_fpr": block_rate * share,
         "accounts": n,
         "log_flag_rate": float(flagged.mean()),
         "log_block_rate": float(blocked.mean()),
@@ -184,8 +190,8 @@ def write_calibrated_bundle(source: Path, out: Path, fitted: dict[str, Any], log
                 "selection": fitted["deep_selection"],
                 "review": fitted["deep_review"],
                 "block": fitted["deep_block"],
-                "review_target_fpr": fitted["account_review_target_fpr"] / 2,
-                "block_target_fpr": fitted["account_block_target_fpr"] / 2,
+                "review_target_fpr": fitted["account_review_target_fpr"],
+                "block_target_fpr": fitted["account_block_target_fpr"],
                 "chosen_on": decision["chosen_on"] + "; half of each target rate per channel (union bound)",
             }
     data["files"] = {name: sha256_file(out / name) for name in data["files"]}

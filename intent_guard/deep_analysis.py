@@ -26,6 +26,7 @@ host keeps only a thread that writes the probabilities it sends back into the st
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import queue
@@ -93,14 +94,55 @@ class DeepDecision:
         return cls(selection, review, block)
 
 
-class DeepAnalyzer:
+class _Worker:
+    """What both workers share: counts, and forgetting accounts while their requests are queued
+    (an analysis of a request queued before ``forget`` must not bring the evidence back)."""
+
+    def __init__(self, store: SessionStore, selection: DeepSelection | None, max_pending: int) -> None:
+        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
+            raise ConfigError(f"The 'max_pending' parameter must be an int >= 1. Got {max_pending!r} instead.")
+        self.store = store
+        self.selection = selection or DeepSelection()
+        self.counts = {"analysed": 0, "dropped": 0, "errors": 0}
+        self._lock = threading.Lock()
+        self._generation: dict[str, int] = {}  # accounts forgotten in this process -> how many times
+
+    def forget(self, account_id: str) -> None:
+        """Drop the results of this account's requests queued so far (call before clearing its state)."""
+        with self._lock:
+            self._generation[account_id] = self._generation.get(account_id, 0) + 1
+
+    def _tag(self, account_id: str) -> int:
+        with self._lock:
+            return self._generation.get(account_id, 0)
+
+    def _write(self, request_id: str, account_id: str, timestamp: float, probability: float, tag: int) -> None:
+        """Add one analysed probability to the account's deep evidence (unless forgotten since)."""
+        if self._tag(account_id) != tag:
+            self._count("dropped")
+            return
+        try:
+            self.store.apply([(deep_key(account_id), DEEP, deep_evidence_update(timestamp, probability))])
+        except Exception:  # a store failure must not stop a worker
+            log.exception("deep evidence of request %s could not be written", request_id)
+            self._count("errors")
+            return
+        self._count("analysed")
+
+    def _count(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += n
+
+
+class DeepAnalyzer(_Worker):
     """Scores selected requests with a :class:`DeepContent` and adds their probabilities to their
     accounts' deep evidence in ``store`` (the Guard's own store). Thread safe; never raises into
     the caller for a request it could not analyse (the failure is logged and counted).
 
     ``background=True``: a daemon thread takes requests from a queue of at most ``max_pending``;
-    a selected request that finds the queue full is dropped (``counts["dropped"]``).
-    ``background=False``: :meth:`submit` analyses at once (offline scoring; deterministic).
+    a selected request that finds the queue full, or comes after :meth:`close`, is dropped
+    (``counts["dropped"]``). ``background=False``: :meth:`submit` analyses at once (offline
+    scoring; deterministic).
     """
 
     def __init__(
@@ -112,15 +154,11 @@ class DeepAnalyzer:
         background: bool = True,
         max_pending: int = 1000,
     ) -> None:
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise ConfigError(f"The 'max_pending' parameter must be an int >= 1. Got {max_pending!r} instead.")
+        super().__init__(store, selection, max_pending)
         self.deep = deep
-        self.store = store
-        self.selection = selection or DeepSelection()
         self.background = background
-        self.counts = {"analysed": 0, "dropped": 0, "errors": 0}
-        self._lock = threading.Lock()
-        self._queue: queue.Queue[Request | None] = queue.Queue(maxsize=max_pending)
+        self._closed = False
+        self._queue: queue.Queue[tuple[Request, int] | None] = queue.Queue(maxsize=max_pending)
         self._thread: threading.Thread | None = None
         if background:
             self._thread = threading.Thread(target=self._run, name="intent-guard-deep", daemon=True)
@@ -128,146 +166,181 @@ class DeepAnalyzer:
 
     def submit(self, request: Request) -> bool:
         """Analyse ``request`` (already validated; one the selection chose): now, or queued. False
-        if it was dropped because the queue was full."""
+        if it was dropped (queue full, or the analyser closed)."""
+        tag = self._tag(request.account_id)
         if not self.background:
-            self._analyse(request)
+            self._analyse(request, tag)
             return True
+        if self._closed:
+            self._count("dropped")
+            return False
         try:
-            self._queue.put_nowait(request)
+            self._queue.put_nowait((request, tag))
         except queue.Full:
             self._count("dropped")
             return False
         return True
 
-    def drain(self) -> None:
-        """Wait until every queued request has been analysed (tests, orderly shutdown)."""
-        self._queue.join()
+    def drain(self, timeout: float | None = None) -> None:
+        """Wait until every queued request has been analysed (tests, orderly shutdown); at most
+        ``timeout`` seconds when given."""
+        if timeout is None:
+            self._queue.join()
+            return
+        done = threading.Event()
+        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
+        done.wait(timeout)
 
     def close(self) -> None:
-        """Analyse what is queued, then stop the background thread."""
+        """Analyse what is queued, then stop the background thread; later requests are dropped."""
+        self._closed = True
         if self._thread is not None and self._thread.is_alive():
             self._queue.put(None)
             self._thread.join()
 
     def _run(self) -> None:
         while True:
-            request = self._queue.get()
+            item = self._queue.get()
             try:
-                if request is None:
+                if item is None:
                     return
-                self._analyse(request)
+                self._analyse(*item)
             finally:
                 self._queue.task_done()
 
-    def _analyse(self, request: Request) -> None:
+    def _analyse(self, request: Request, tag: int) -> None:
         try:
             probability = self.deep.score(request)
-            self.store.apply(
-                [(deep_key(request.account_id), DEEP, deep_evidence_update(request.timestamp, probability))]
-            )
         except Exception:  # a worker must never die, nor raise into a host's request path
             self._count("errors")
             log.exception("deep analysis of request %s failed", request.request_id)
             return
-        self._count("analysed")
-
-    def _count(self, name: str) -> None:
-        with self._lock:
-            self.counts[name] += 1
+        self._write(request.request_id, request.account_id, request.timestamp, probability, tag)
 
 
-class DeepProcess:
+#: How long the child waits for work before checking that its host is still alive, and how often
+#: the host's collector checks that the child is.
+_POLL_SECONDS = 0.5
+
+
+class DeepProcess(_Worker):
     """The same analysis as a background :class:`DeepAnalyzer`, in a child process (spawned, so no
     state of the host is inherited): the host only queues the selected requests and, on one thread,
     writes the probabilities the child sends back into ``store``. Same interface (``submit``,
-    ``drain``, ``close``, ``counts``, ``selection``, ``store``); a selected request that finds
-    ``max_pending`` requests already waiting is dropped and counted. If the child dies, later
-    requests are counted as errors and logged; the host is never affected."""
+    ``drain``, ``close``, ``forget``, ``counts``, ``selection``, ``store``); a selected request
+    that finds ``max_pending`` requests already waiting is dropped and counted.
+
+    If the child dies, its pending and later requests are counted as errors and logged; the host
+    is never affected, and never waits for it at exit. The child exits by itself when its host is
+    gone."""
 
     background = True
 
     def __init__(
         self, bundle: Path, store: SessionStore, *, selection: DeepSelection | None = None, max_pending: int = 1000
     ) -> None:
-        if isinstance(max_pending, bool) or not isinstance(max_pending, int) or max_pending < 1:
-            raise ConfigError(f"The 'max_pending' parameter must be an int >= 1. Got {max_pending!r} instead.")
-        self.store = store
-        self.selection = selection or DeepSelection()
-        self.counts = {"analysed": 0, "dropped": 0, "errors": 0}
+        super().__init__(store, selection, max_pending)
         self._pending = 0
-        self._done = threading.Condition()
+        self._done = threading.Condition(self._lock)
         context = multiprocessing.get_context("spawn")
         self._inbox: Any = context.Queue(maxsize=max_pending)
+        self._inbox.cancel_join_thread()  # at exit, never wait to hand requests to a busy or dead child
         self._outbox: Any = context.Queue()
         self._process = context.Process(
             target=_child, args=(str(bundle), self._inbox, self._outbox), name="intent-guard-deep", daemon=True
         )
         self._process.start()
+        self._stopping = threading.Event()
         self._collector = threading.Thread(target=self._collect, name="intent-guard-deep-results", daemon=True)
         self._collector.start()
 
     def submit(self, request: Request) -> bool:
-        if not self._process.is_alive():
-            self._finish("errors")
+        """Queue ``request`` for the child; False if it was dropped (queue full, or no child)."""
+        try:
+            alive = self._process.is_alive()
+        except Exception:  # e.g. asked from a forked copy of the host: the child is not ours
+            alive = False
+        if not alive:
+            self._count("errors")
             log.error("deep analysis process is not running; request %s not analysed", request.request_id)
             return False
-        with self._done:
+        tag = self._tag(request.account_id)
+        with self._lock:
             self._pending += 1
         try:
-            self._inbox.put_nowait(request)
+            self._inbox.put_nowait((request, tag))
         except queue.Full:
-            with self._done:
+            with self._lock:
                 self._pending -= 1
                 self.counts["dropped"] += 1
             return False
         return True
 
     def drain(self, timeout: float | None = None) -> None:
-        """Wait until every queued request has been analysed (or the child has died)."""
+        """Wait until every queued request has been answered (or the child has died)."""
         with self._done:
-            self._done.wait_for(lambda: self._pending == 0 or not self._process.is_alive(), timeout)
+            self._done.wait_for(lambda: self._pending == 0, timeout)
 
-    def close(self) -> None:
-        """Analyse what is queued, then stop the child process and the collector thread."""
+    def close(self, timeout: float = 30.0) -> None:
+        """Let the child analyse what is queued (up to ``timeout`` seconds), then stop it and the
+        collector; a child that does not stop in time is terminated."""
         if self._process.is_alive():
-            self._inbox.put(None)
-            self._process.join(timeout=60)
-        self._outbox.put(None)
-        self._collector.join(timeout=10)
+            with contextlib.suppress(queue.Full):
+                self._inbox.put(None, timeout=timeout)
+            self._process.join(timeout)
+            if self._process.is_alive():
+                self._process.terminate()
+                self._process.join(5)
+        self._stopping.set()
+        self._collector.join(timeout=5)
 
     def _collect(self) -> None:
         while True:
-            item = self._outbox.get()
-            if item is None:
-                return
-            kind, request_id, account_id, timestamp, value = item
+            try:
+                item = self._outbox.get(timeout=_POLL_SECONDS)
+            except queue.Empty:
+                if not self._process.is_alive():
+                    self._abandon()
+                    if self._stopping.is_set():
+                        return
+                continue
+            kind, request_id, account_id, timestamp, value, tag = item
             if kind == "ok":
-                try:
-                    self.store.apply([(deep_key(account_id), DEEP, deep_evidence_update(timestamp, value))])
-                except Exception:  # a store failure must not stop the collector
-                    log.exception("deep evidence of request %s could not be written", request_id)
-                    self._finish("errors")
-                    continue
-                self._finish("analysed")
+                self._write(request_id, account_id, timestamp, value, tag)
             else:
                 log.error("deep analysis of request %s failed: %s", request_id, value)
-                self._finish("errors")
+                self._count("errors")
+            with self._done:
+                self._pending = max(0, self._pending - 1)
+                self._done.notify_all()
 
-    def _finish(self, kind: str) -> None:
+    def _abandon(self) -> None:
+        """The child is gone: what it had not answered will never be; count it as errors."""
         with self._done:
-            self.counts[kind] += 1
-            self._pending = max(0, self._pending - 1)
+            if self._pending:
+                log.error("deep analysis process ended with %d requests unanswered", self._pending)
+                self.counts["errors"] += self._pending
+                self._pending = 0
             self._done.notify_all()
 
 
 def _child(bundle: str, inbox: Any, outbox: Any) -> None:
-    """The child process: load the deep model, then score what arrives until a None."""
+    """The child process: load the deep model, then score what arrives until a None, or until its
+    host is gone."""
+    parent = multiprocessing.parent_process()
     deep = DeepContent.load(bundle)
     while True:
-        request = inbox.get()
-        if request is None:
-            return
         try:
-            outbox.put(("ok", request.request_id, request.account_id, request.timestamp, deep.score(request)))
+            item = inbox.get(timeout=_POLL_SECONDS)
+        except queue.Empty:
+            if parent is not None and not parent.is_alive():
+                return
+            continue
+        if item is None:
+            return
+        request, tag = item
+        try:
+            result: tuple[Any, ...] = ("ok", deep.score(request))
         except Exception as exc:  # report it; the child keeps serving
-            outbox.put(("error", request.request_id, request.account_id, request.timestamp, repr(exc)))
+            result = ("error", repr(exc))
+        outbox.put((result[0], request.request_id, request.account_id, request.timestamp, result[1], tag))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from .shadow import Shadow
 if TYPE_CHECKING:
     from .deep_analysis import DeepAnalyzer, DeepProcess
 from .types import Reason, Request, Verdict
+
+log = logging.getLogger("intent_guard.deep")
 
 #: Added to a verdict whose session features came from local state because the shared store failed.
 DEGRADED_REASON = Reason(kind="degraded", name="session_store", value="local state: shared store unreachable")
@@ -127,6 +130,8 @@ class Guard:
         key = account_key(account_id)
         if self.shadow is not None:
             self.shadow.candidate.store.forget(key)
+        if self.deep is not None:  # its requests still queued must not bring the evidence back
+            self.deep.forget(account_id)
         had_deep = self.store.forget(deep_key(account_id))
         return self.store.forget(key) or had_deep
 
@@ -185,8 +190,11 @@ class Guard:
             )
         elif analyzer.store is not self.store:
             raise ValueError("the deep analyzer must write to this Guard's store")
-        if self.deep is not None and self.deep is not analyzer:
-            self.deep.close()  # one analyser per Guard: the previous one finishes its queue and stops
+        elif process:
+            raise ValueError("give either an analyzer or process=True, not both")
+        previous, self.deep = self.deep, None  # no request reaches a closing analyser meanwhile
+        if previous is not None and previous is not analyzer:
+            previous.close()  # one analyser per Guard: the previous one finishes its queue and stops
         self.policy = Policy(
             dataclasses.replace(
                 self.policy.thresholds,
@@ -225,7 +233,10 @@ class Guard:
         if c.degraded or degraded:
             reasons += (DEGRADED_REASON,)
         if deep is not None and deep.selection.selects(account.requests):
-            deep.submit(c.request)  # its evidence counts from the account's next request on
+            try:  # its evidence counts from the account's next request on
+                deep.submit(c.request)
+            except Exception:  # the deep analysis must never fail a request
+                log.exception("deep analysis of request %s could not be queued", c.request.request_id)
         observe = self.config.mode == "observe"
         if c.request.account_id in self.config.trusted_accounts:
             observe = True

@@ -44,7 +44,7 @@ class DecisionThresholds:
                 raise ConfigError(f"The '{name}' threshold must be a float in [0, 1]. Got {value!r} instead.")
         for name in ("deep_review", "deep_block"):
             value = getattr(self, name)
-            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0):
                 raise ConfigError(f"The '{name}' threshold must be a float >= 0 or None. Got {value!r} instead.")
         if (self.deep_review is None) != (self.deep_block is None):
             raise ConfigError("Set both deep thresholds ('deep_review' and 'deep_block') or neither.")
@@ -107,11 +107,15 @@ def account_reasons(account: AccountSnapshot, thresholds: DecisionThresholds | N
             Reason(kind="account", name="deep_score", value=round(account.deep_score, 4)),
             Reason(kind="account", name="deep_analysed_requests", value=account.deep_requests),
         ]
+        t = thresholds
         deep_decided = (
-            thresholds is not None
-            and thresholds.deep_review is not None
-            and account.deep_score >= thresholds.deep_review
-            and account.score < thresholds.account_review
+            t is not None
+            and t.deep_review is not None
+            and t.deep_block is not None
+            and (
+                (account.deep_score >= t.deep_review and account.score < t.account_review)
+                or (account.deep_score >= t.deep_block and account.score < t.account_block)
+            )
         )
         reasons = [*deep, inline] if deep_decided else [inline, *deep]
     reasons += [

@@ -138,7 +138,7 @@ def _calibrate(args: argparse.Namespace) -> int:
     print(f"  request review threshold: {t.request_review:.4f} -> {fitted['request_review']:.4f}")
     if "deep_review" in fitted:
         print(f"  deep review / block thresholds: {fitted['deep_review']:.4f} / {fitted['deep_block']:.4f}")
-        print("  (each channel fitted at half of each rate, so that the two together stay within it)")
+        print("  (each account channel fitted at half of each rate, so that the two together stay within it)")
     elif guard.manifest.data.get("deep_content"):
         print("  deep thresholds dropped (they went with the old inline ones): calibrate with --deep to refit them")
     print(

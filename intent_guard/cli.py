@@ -67,6 +67,8 @@ def _score(args: argparse.Namespace) -> int:
     print(f"model {guard.model_version} (encoder {guard.encoder_kind})", file=summary)
     print(f"requests scored: {n:,}   skipped (invalid): {scan.bad_count:,}", file=summary)
     print("decisions: " + "  ".join(f"{d} {decisions[d]:,}" for d in ("allow", "review", "block")), file=summary)
+    if guard.deep is not None:
+        print("deep analysis: " + "  ".join(f"{k} {v:,}" for k, v in guard.deep.counts.items()), file=summary)
     print(
         f"throughput: {rate:,.0f} requests/s scoring, {n / max(finished - started, 1e-9):,.0f}/s end to end",
         file=summary,

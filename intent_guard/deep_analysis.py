@@ -184,12 +184,8 @@ class DeepAnalyzer(_Worker):
     def drain(self, timeout: float | None = None) -> None:
         """Wait until every queued request has been analysed (tests, orderly shutdown); at most
         ``timeout`` seconds when given."""
-        if timeout is None:
-            self._queue.join()
-            return
-        done = threading.Event()
-        threading.Thread(target=lambda: (self._queue.join(), done.set()), daemon=True).start()
-        done.wait(timeout)
+        with self._queue.all_tasks_done:  # what Queue.join waits on, with a timeout
+            self._queue.all_tasks_done.wait_for(lambda: self._queue.unfinished_tasks == 0, timeout)
 
     def close(self) -> None:
         """Analyse what is queued, then stop the background thread; later requests are dropped."""

@@ -104,7 +104,7 @@ def test_trusted_accounts_file(tmp_path: Path) -> None:
         _trusted_accounts(tmp_path / "missing.txt")
 
 
-def test_score_with_deep_analysis_keeps_the_inline_scores_and_only_adds_deep_evidence(tmp_path: Path) -> None:
+def test_score_with_deep_analysis_keeps_the_inline_scores_and_only_adds_deep_evidence(tmp_path: Path, capsys) -> None:
     """--deep analyses the selected requests synchronously: probabilities and account scores stay the
     inline ones; a verdict it changes is only made stricter, with the deep evidence as its first reason."""
     log = tmp_path / "log.jsonl"
@@ -112,6 +112,7 @@ def test_score_with_deep_analysis_keeps_the_inline_scores_and_only_adds_deep_evi
     plain, deep = tmp_path / "plain.jsonl", tmp_path / "deep.jsonl"
     assert main(["score", str(log), "-o", str(plain)]) == 0
     assert main(["score", str(log), "-o", str(deep), "--deep"]) == 0
+    assert "deep analysis: analysed " in capsys.readouterr().out  # the summary says what it read
     a = [json.loads(line) for line in plain.read_text(encoding="utf-8").splitlines()]
     b = [json.loads(line) for line in deep.read_text(encoding="utf-8").splitlines()]
     assert [(v["probability"], v["account_score"]) for v in a] == [(v["probability"], v["account_score"]) for v in b]

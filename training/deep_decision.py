@@ -32,6 +32,7 @@ from intent_guard.progress import Progress
 from intent_guard.types import Reason
 
 from .deep_content import BuildSplit, DeepDataError, log_name
+from .metrics import threshold_allowing
 from .records import LogSource, group_split
 
 
@@ -78,7 +79,7 @@ def replay_traces(bundle: Path, records: list[dict[str, Any]], selection: DeepSe
 
     guard = Guard.load(bundle)
     analyzer = DeepAnalyzer(DeepContent(guard.manifest), guard.store, selection=selection, background=False)
-    guard.deep = analyzer  # thresholds are what this fits: decisions are recomputed from the trace
+    guard.with_deep(analyzer=analyzer, require_thresholds=False)  # decisions are recomputed from the trace
     recorder = _RecordingPolicy(guard.policy)
     guard.policy = recorder  # type: ignore[assignment]
     t = guard.policy.policy.thresholds
@@ -109,14 +110,10 @@ def replay_traces(bundle: Path, records: list[dict[str, Any]], selection: DeepSe
 def union_threshold(inline_hit: np.ndarray, deep: np.ndarray, target_fpr: float) -> float:
     """The lowest deep threshold keeping benign accounts hit by either channel within
     ``floor(target_fpr * n)``; above 1 (nothing can reach it) when the inline channel alone fills it."""
-    allowed = int(np.floor(target_fpr * len(deep)))
-    room = allowed - int(inline_hit.sum())
-    rest = np.sort(deep[~inline_hit])[::-1]
-    if room < 0 or len(rest) == 0:
-        return float(np.nextafter(1.0, np.inf)) if room < 0 else 0.0
-    if room >= len(rest):
-        return 0.0
-    return float(np.nextafter(rest[room], np.inf))
+    room = int(np.floor(target_fpr * len(deep))) - int(inline_hit.sum())
+    if room < 0:
+        return float(np.nextafter(1.0, np.inf))
+    return threshold_allowing(deep[~inline_hit], room)
 
 
 def fit(traces: dict[str, AccountTrace], review_fpr: float, block_fpr: float) -> dict[str, Any]:

@@ -25,15 +25,20 @@ def pr_auc(y: np.ndarray, scores: np.ndarray) -> float:
     return float(average_precision_score(y, scores))
 
 
+def threshold_allowing(benign_scores: np.ndarray, allowed: int) -> float:
+    """The lowest threshold t with at most ``allowed`` (>= 0) benign scores >= t (uncapped: just
+    above the highest score when ``allowed`` is 0)."""
+    ranked = np.sort(np.asarray(benign_scores, dtype=np.float64))[::-1]
+    if allowed >= len(ranked):
+        return 0.0
+    return float(np.nextafter(ranked[allowed], np.inf))
+
+
 def threshold_at_fpr(benign_scores: np.ndarray, target_fpr: float) -> float:
     """The lowest threshold t such that the share of benign scores >= t is at most ``target_fpr``."""
     if len(benign_scores) == 0:
         raise ValueError("no benign scores to set a threshold on")
-    ranked = np.sort(np.asarray(benign_scores, dtype=np.float64))[::-1]
-    allowed = int(np.floor(target_fpr * len(ranked)))
-    if allowed >= len(ranked):
-        return 0.0
-    return float(min(1.0, np.nextafter(ranked[allowed], np.inf)))
+    return min(1.0, threshold_allowing(benign_scores, int(np.floor(target_fpr * len(benign_scores)))))
 
 
 def tpr_at_fpr(y: np.ndarray, scores: np.ndarray, target_fpr: float) -> float:

@@ -44,20 +44,20 @@ class Metrics:
             ["decision"],
             registry=self.registry,
         )
-        self._shadow_counts = shadow_counts
         self.shadow = Gauge(
             "intent_guard_shadow_requests",
             "Shadow bundle: requests scored, decided differently, failed, dropped (cumulative)",
             ["kind"],
             registry=self.registry,
         )
-        self._deep_counts = deep_counts
         self.deep = Gauge(
             "intent_guard_deep_requests",
             "Deep analysis beside the inline path: requests analysed, dropped (queue full), failed (cumulative)",
             ["kind"],
             registry=self.registry,
         )
+        # Cumulative counts of the background workers, read when the metrics are rendered.
+        self._counted = [(g, c) for g, c in ((self.shadow, shadow_counts), (self.deep, deep_counts)) if c is not None]
         Info("intent_guard_model", "The loaded bundle", registry=self.registry).info({"version": model_version})
 
     def observe(self, verdicts: Sequence[Verdict], seconds: float, outcome: str, degraded: bool) -> None:
@@ -75,11 +75,8 @@ class Metrics:
     def render(self) -> tuple[bytes, str]:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        if self._shadow_counts is not None:
-            for kind, value in self._shadow_counts().items():
-                self.shadow.labels(kind=kind).set(value)
-        if self._deep_counts is not None:
-            for kind, value in self._deep_counts().items():
-                self.deep.labels(kind=kind).set(value)
+        for gauge, counts in self._counted:
+            for kind, value in counts().items():
+                gauge.labels(kind=kind).set(value)
 
         return generate_latest(self.registry), CONTENT_TYPE_LATEST

@@ -88,3 +88,81 @@ def test_static_table_is_a_distillation_not_noise(prompts) -> None:
     code = [r["text"][:300] for r in prompts["benchmark_code"][:50]]
     va, vb, vc = static.embed(math_a), static.embed(math_b), static.embed(code)
     assert (va @ vb.T).mean() > (va @ vc.T).mean() + 0.05
+
+
+# --- the tokenizer's ASCII fast path -------------------------------------------------------------
+
+
+def reference_encoding(text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    """The model's own tokenizer, BERT normaliser included (no fast path)."""
+    from tokenizers import Tokenizer
+
+    tokenizer = Tokenizer.from_file(str(TOKENIZER))
+    tokenizer.no_padding()
+    tokenizer.no_truncation()
+    encoding = tokenizer.encode(text, add_special_tokens=False)
+    return encoding.ids, encoding.offsets
+
+
+ASCII_CASES = [
+    "Solve step by step: 2 + 2",
+    "MiXeD CaSe, Punctuation!? (brackets) [x] {y} <z> a_b-c/d\\e 'q' \"Q\" ~`@#$%^&*=+|",
+    "tabs\tand\nnewlines\r\nand  double  spaces",
+    "control \x00 \x01 \x07 \x0b \x0c \x1b \x1f \x7f characters",  # removed by BERT: the full path
+    "",
+    "   ",
+    "x" * 3000,
+    "def f(x):\n    return x ** 2  # square",
+]
+
+
+@pytest.mark.parametrize("text", ASCII_CASES)
+def test_ascii_fast_path_gives_the_full_tokenizers_ids_and_offsets(text: str) -> None:
+    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    assert windows.ascii_tokenizer is not None  # the shipped tokenizer has BERT's normaliser
+    ids, offsets = reference_encoding(text)
+    assert windows.encode([text]) == [(ids, [start for start, _ in offsets])]
+    assert windows.encode([text, "hi"])[0] == (ids, [start for start, _ in offsets])  # batched alike
+
+
+def test_text_with_control_or_non_ascii_characters_takes_the_full_tokenizer() -> None:
+    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    assert windows.tokenizer_for("plain ascii\ttext\n") is windows.ascii_tokenizer
+    for text in ("bell \x07", "del \x7f", "vertical \x0b tab", "café", "日本語", "zero\u200bwidth"):
+        assert windows.tokenizer_for(text) is windows.tokenizer, text
+
+
+def test_ascii_fast_path_matches_on_every_ascii_character() -> None:
+    # Every printable and control ASCII character, alone and between words, in random mixes.
+    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    rng = random.Random(7)
+    alphabet = [chr(c) for c in range(128)]
+    texts = [f"word{chr(c)}Word {chr(c)} end" for c in range(128)]
+    texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 200))) for _ in range(300)]
+    for text in texts:
+        ids, offsets = reference_encoding(text)
+        assert windows.encode([text]) == [(ids, [start for start, _ in offsets])], repr(text)
+
+
+def test_ascii_fast_path_matches_on_real_prompts(prompts) -> None:
+    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    texts = [r["text"][:1024] for _, records in sorted(prompts.items()) for r in records[:150]]
+    ascii_texts = [t for t in texts if windows.tokenizer_for(t) is windows.ascii_tokenizer]
+    assert len(ascii_texts) > len(texts) // 2  # most real prompts take the fast path
+    for text in texts:
+        ids, offsets = reference_encoding(text)
+        assert windows.encode([text]) == [(ids, [start for start, _ in offsets])]
+
+
+def test_a_tokenizer_without_bert_normaliser_has_no_fast_path(tmp_path) -> None:
+    import json
+
+    from intent_guard.embed import TokenWindows
+
+    spec = json.loads(TOKENIZER.read_text())
+    spec["normalizer"] = {"type": "NFC"}
+    path = tmp_path / "tokenizer.json"
+    path.write_text(json.dumps(spec))
+    windows = TokenWindows(path)
+    assert windows.ascii_tokenizer is None
+    assert windows.tokenizer_for("plain ascii") is windows.tokenizer

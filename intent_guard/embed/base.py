@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from tokenizers import Tokenizer
+from tokenizers import Encoding, Tokenizer, normalizers
 
 from ..errors import BundleError
 from ..text import HEAD_TOKENS, clean_text
@@ -42,20 +44,42 @@ def expand_segments(windows: list[list[int]], spans: list[list[tuple[int, int]]]
     return out
 
 
+#: Characters BERT's normaliser deletes from ASCII text (control characters other than tab, newline
+#: and carriage return); a text holding one takes the full normaliser.
+_ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 class TokenWindows:
-    """The model's WordPiece tokenizer with padding and truncation off, cutting windows itself."""
+    """The model's WordPiece tokenizer with padding and truncation off, cutting windows itself.
+
+    ASCII text takes a fast path: BERT's normaliser (control-character removal, whitespace mapping,
+    CJK spacing, accent stripping, lower-casing: half the tokenizer's time on a 128-token prompt)
+    does nothing to ASCII text without control characters but lower-case it, so such text is
+    tokenized with a plain ``Lowercase`` normaliser instead: the same ids and the same offsets
+    (``tests/test_embed.py`` checks both against the full tokenizer). Other text, and tokenizers
+    whose normaliser is not that BERT normaliser, take the full tokenizer.
+    """
 
     def __init__(self, tokenizer_file: Path) -> None:
-        try:
-            self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
-        except Exception as exc:  # tokenizers raises a bare Exception on bad files
-            raise BundleError(f"cannot read tokenizer {tokenizer_file}: {exc}") from exc
-        # The packaged tokenizer.json pads and truncates every input to 128: turn both off.
-        self.tokenizer.no_padding()
-        self.tokenizer.no_truncation()
+        self.tokenizer = self._load(tokenizer_file)
         self.cls_id = self._special("[CLS]", tokenizer_file)
         self.sep_id = self._special("[SEP]", tokenizer_file)
         self.vocab_size = self.tokenizer.get_vocab_size()
+        self.ascii_tokenizer: Tokenizer | None = None
+        if _is_lowercasing_bert_normalizer(json.loads(self.tokenizer.to_str()).get("normalizer")):
+            self.ascii_tokenizer = self._load(tokenizer_file)
+            self.ascii_tokenizer.normalizer = normalizers.Lowercase()
+
+    @staticmethod
+    def _load(tokenizer_file: Path) -> Tokenizer:
+        try:
+            tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        except Exception as exc:  # tokenizers raises a bare Exception on bad files
+            raise BundleError(f"cannot read tokenizer {tokenizer_file}: {exc}") from exc
+        # The packaged tokenizer.json pads and truncates every input to 128: turn both off.
+        tokenizer.no_padding()
+        tokenizer.no_truncation()
+        return tokenizer
 
     def _special(self, token: str, path: Path) -> int:
         token_id = self.tokenizer.token_to_id(token)
@@ -63,27 +87,43 @@ class TokenWindows:
             raise BundleError(f"tokenizer {path} has no {token} token")
         return token_id
 
+    def tokenizer_for(self, text: str) -> Tokenizer:
+        """The fast ASCII tokenizer where it gives the full tokenizer's result, else the full one."""
+        if self.ascii_tokenizer is not None and text.isascii() and _ASCII_CONTROL.search(text) is None:
+            return self.ascii_tokenizer
+        return self.tokenizer
+
+    def _encodings(self, texts: list[str]) -> list[Encoding]:
+        cleaned = [clean_text(t) for t in texts]
+        if len(cleaned) == 1:  # encode_batch's thread pool costs more than it saves for one text
+            return [self.tokenizer_for(cleaned[0]).encode(cleaned[0], add_special_tokens=False)]
+        fast = self.ascii_tokenizer is not None and all(self.tokenizer_for(t) is self.ascii_tokenizer for t in cleaned)
+        tokenizer = self.ascii_tokenizer if fast else self.tokenizer
+        return tokenizer.encode_batch(cleaned, add_special_tokens=False)  # type: ignore[union-attr]
+
     def ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens (callers bound the text length)."""
-        if not texts:
-            return []
-        if len(texts) == 1:  # encode_batch's thread pool costs more than it saves for one text
-            return [self.tokenizer.encode(clean_text(texts[0]), add_special_tokens=False).ids]
-        encodings = self.tokenizer.encode_batch([clean_text(t) for t in texts], add_special_tokens=False)
-        return [e.ids for e in encodings]
+        return [e.ids for e in self._encodings(texts)] if texts else []
 
     def encode(self, texts: list[str]) -> list[tuple[list[int], list[int]]]:
         """(token ids, token start character offsets) of each text, without special tokens."""
         if not texts:
             return []
-        if len(texts) == 1:
-            encodings = [self.tokenizer.encode(clean_text(texts[0]), add_special_tokens=False)]
-        else:
-            encodings = self.tokenizer.encode_batch([clean_text(t) for t in texts], add_special_tokens=False)
-        return [(e.ids, [start for start, _ in e.offsets]) for e in encodings]
+        return [(e.ids, [start for start, _ in e.offsets]) for e in self._encodings(texts)]
 
     def head(self, texts: list[str]) -> list[list[int]]:
         return [ids[:HEAD_TOKENS] for ids in self.ids(texts)]
+
+
+def _is_lowercasing_bert_normalizer(spec: object) -> bool:
+    """True for BERT's normaliser in the form the ASCII fast path reproduces: cleaning text, lower-casing
+    (which strips accents unless told otherwise)."""
+    return (
+        isinstance(spec, dict)
+        and spec.get("type") == "BertNormalizer"
+        and spec.get("clean_text") is True
+        and spec.get("lowercase") is True
+    )
 
 
 def normalise_rows(matrix: np.ndarray) -> np.ndarray:

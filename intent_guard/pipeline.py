@@ -223,9 +223,9 @@ class FeaturePipeline:
                 if text:
                     texts.append(text)
                     slots.append((view, i))
-        encoded: list[list[tuple[str, list[int], list[int]]]] = [[("", [], [])] * n for _ in range(3)]
-        for (view, i), text, (token_ids, starts) in zip(slots, texts, self.windows.encode(texts), strict=True):
-            encoded[view][i] = (text, token_ids, starts)
+        encoded: list[list[tuple[str, list[int], list[tuple[int, int]]]]] = [[("", [], [])] * n for _ in range(3)]
+        for (view, i), text, (token_ids, offsets) in zip(slots, texts, self.windows.encode(texts), strict=True):
+            encoded[view][i] = (text, token_ids, offsets)
         index = np.full((3, n), -1, dtype=np.int64)
         user_segments: list[list[int]] = [[] for _ in range(n)]
         system_segments: list[list[int]] = [[] for _ in range(n)]
@@ -233,21 +233,21 @@ class FeaturePipeline:
         live_spans: list[list[tuple[int, int]]] = []  # each window's segments
         row = 0  # row of the next vector in embed_segmented's output
         for i in range(n):
-            head_text, head, head_starts = encoded[0][i]
-            tail_text, tail, tail_starts = encoded[1][i]
-            system_text, system, system_starts = encoded[2][i]
-            windows = [(head_text, head, head_starts, 0, min(len(head), HEAD_TOKENS), False)]
+            head_text, head, head_offsets = encoded[0][i]
+            tail_text, tail, tail_offsets = encoded[1][i]
+            system_text, system, system_offsets = encoded[2][i]
+            windows = [(head_text, head, head_offsets, 0, min(len(head), HEAD_TOKENS), False)]
             if tail:
-                windows.append((tail_text, tail, tail_starts, max(0, len(tail) - TAIL_TOKENS), len(tail), True))
+                windows.append((tail_text, tail, tail_offsets, max(0, len(tail) - TAIL_TOKENS), len(tail), True))
             elif len(head) > HEAD_TOKENS:  # fits the character window but not the token window
-                windows.append((head_text, head, head_starts, len(head) - TAIL_TOKENS, len(head), True))
+                windows.append((head_text, head, head_offsets, len(head) - TAIL_TOKENS, len(head), True))
             else:
                 windows.append(("", [], [], 0, 0, True))
-            windows.append((system_text, system, system_starts, 0, min(len(system), HEAD_TOKENS), False))
-            for view, (text, ids, starts, lo, hi, from_end) in enumerate(windows):
+            windows.append((system_text, system, system_offsets, 0, min(len(system), HEAD_TOKENS), False))
+            for view, (text, ids, offsets, lo, hi, from_end) in enumerate(windows):
                 if hi <= lo:
                     continue
-                spans = segment_spans(text, starts, lo, hi, from_end=from_end)
+                spans = segment_spans(text, offsets, lo, hi, from_end=from_end)
                 index[view, i] = row
                 (system_segments[i] if view == 2 else user_segments[i]).extend(range(row + 1, row + 1 + len(spans)))
                 live.append(ids[lo:hi])

@@ -46,18 +46,18 @@ def clean_text(text: str) -> str:
 
 
 def segment_spans(
-    text: str, starts: Sequence[int], lo: int, hi: int, *, from_end: bool = False
+    text: str, offsets: Sequence[tuple[int, int]], lo: int, hi: int, *, from_end: bool = False
 ) -> list[tuple[int, int]]:
     """Token spans of the sentences / lines of ``text`` inside the token window [lo, hi), relative to lo.
 
-    ``starts`` are the tokens' start character offsets in ``text``. Lines and sentence ends cut
+    ``offsets`` are the tokens' (start, end) character offsets in ``text``. Lines and sentence ends cut
     segments; segments shorter than MIN_SEGMENT_TOKENS are dropped; at most MAX_SEGMENTS are kept
     (the first ones, or the last ones with ``from_end``). A window holding one segment gives []
     (the whole window already is that segment).
     """
     cuts = {lo, hi}
     for match in _BOUNDARY.finditer(text):
-        cut = bisect_left(starts, match.end())
+        cut = bisect_left(offsets, (match.end(),))  # the first token starting at or after it
         if lo < cut < hi:
             cuts.add(cut)
     if len(cuts) < 3:

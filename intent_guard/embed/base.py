@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
-from tokenizers import Encoding, Tokenizer, normalizers
+from tokenizers import Encoding, Tokenizer
 
 from ..errors import BundleError
 from ..text import HEAD_TOKENS, clean_text
@@ -53,11 +53,12 @@ class TokenWindows:
     """The model's WordPiece tokenizer with padding and truncation off, cutting windows itself.
 
     ASCII text takes a fast path: BERT's normaliser (control-character removal, whitespace mapping,
-    CJK spacing, accent stripping, lower-casing: half the tokenizer's time on a 128-token prompt)
-    does nothing to ASCII text without control characters but lower-case it, so such text is
-    tokenized with a plain ``Lowercase`` normaliser instead: the same ids and the same offsets
-    (``tests/test_embed.py`` checks both against the full tokenizer). Other text, and tokenizers
-    whose normaliser is not that BERT normaliser, take the full tokenizer.
+    CJK spacing, accent stripping, lower-casing: a third of the tokenizer's time on a 128-token
+    prompt) does nothing to ASCII text without control characters but lower-case it, so such text
+    is lower-cased by ``str.lower`` (one character for one: offsets unchanged) and tokenized with
+    no normaliser: the same ids and the same offsets (``tests/test_embed.py`` checks both against
+    the full tokenizer). Other text, and tokenizers whose normaliser is not that BERT normaliser,
+    take the full tokenizer.
     """
 
     def __init__(self, tokenizer_file: Path) -> None:
@@ -68,7 +69,7 @@ class TokenWindows:
         self.ascii_tokenizer: Tokenizer | None = None
         if _is_lowercasing_bert_normalizer(json.loads(self.tokenizer.to_str()).get("normalizer")):
             self.ascii_tokenizer = self._load(tokenizer_file)
-            self.ascii_tokenizer.normalizer = normalizers.Lowercase()
+            self.ascii_tokenizer.normalizer = None
 
     @staticmethod
     def _load(tokenizer_file: Path) -> Tokenizer:
@@ -96,20 +97,24 @@ class TokenWindows:
     def _encodings(self, texts: list[str]) -> list[Encoding]:
         cleaned = [clean_text(t) for t in texts]
         if len(cleaned) == 1:  # encode_batch's thread pool costs more than it saves for one text
-            return [self.tokenizer_for(cleaned[0]).encode(cleaned[0], add_special_tokens=False)]
-        fast = self.ascii_tokenizer is not None and all(self.tokenizer_for(t) is self.ascii_tokenizer for t in cleaned)
-        tokenizer = self.ascii_tokenizer if fast else self.tokenizer
-        return tokenizer.encode_batch(cleaned, add_special_tokens=False)  # type: ignore[union-attr]
+            text = cleaned[0]
+            tokenizer = self.tokenizer_for(text)
+            if tokenizer is self.ascii_tokenizer:
+                text = text.lower()
+            return [tokenizer.encode(text, add_special_tokens=False)]
+        if self.ascii_tokenizer is not None and all(self.tokenizer_for(t) is self.ascii_tokenizer for t in cleaned):
+            return self.ascii_tokenizer.encode_batch([t.lower() for t in cleaned], add_special_tokens=False)
+        return self.tokenizer.encode_batch(cleaned, add_special_tokens=False)
 
     def ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, without special tokens (callers bound the text length)."""
         return [e.ids for e in self._encodings(texts)] if texts else []
 
-    def encode(self, texts: list[str]) -> list[tuple[list[int], list[int]]]:
-        """(token ids, token start character offsets) of each text, without special tokens."""
+    def encode(self, texts: list[str]) -> list[tuple[list[int], list[tuple[int, int]]]]:
+        """(token ids, token (start, end) character offsets) of each text, without special tokens."""
         if not texts:
             return []
-        return [(e.ids, [start for start, _ in e.offsets]) for e in self._encodings(texts)]
+        return [(e.ids, e.offsets) for e in self._encodings(texts)]
 
     def head(self, texts: list[str]) -> list[list[int]]:
         return [ids[:HEAD_TOKENS] for ids in self.ids(texts)]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import random
 
 import numpy as np
 import pytest
+from tokenizers import Tokenizer
 
 from intent_guard.embed import Embedder, OnnxEmbedder, StaticEmbedder
 
@@ -93,14 +95,17 @@ def test_static_table_is_a_distillation_not_noise(prompts) -> None:
 # --- the tokenizer's ASCII fast path -------------------------------------------------------------
 
 
-def reference_encoding(text: str) -> tuple[list[int], list[tuple[int, int]]]:
+@functools.cache
+def reference_tokenizer() -> Tokenizer:
     """The model's own tokenizer, BERT normaliser included (no fast path)."""
-    from tokenizers import Tokenizer
-
     tokenizer = Tokenizer.from_file(str(TOKENIZER))
     tokenizer.no_padding()
     tokenizer.no_truncation()
-    encoding = tokenizer.encode(text, add_special_tokens=False)
+    return tokenizer
+
+
+def reference_encoding(text: str) -> tuple[list[int], list[tuple[int, int]]]:
+    encoding = reference_tokenizer().encode(text, add_special_tokens=False)
     return encoding.ids, encoding.offsets
 
 

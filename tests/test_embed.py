@@ -114,52 +114,91 @@ ASCII_CASES = [
     "MiXeD CaSe, Punctuation!? (brackets) [x] {y} <z> a_b-c/d\\e 'q' \"Q\" ~`@#$%^&*=+|",
     "tabs\tand\nnewlines\r\nand  double  spaces",
     "control \x00 \x01 \x07 \x0b \x0c \x1b \x1f \x7f characters",  # removed by BERT: the full path
+    "special tokens [MASK] and [CLS]x and [sep] [PAD][UNK]",  # matched before normalising: the full path
     "",
     "   ",
     "x" * 3000,
+    "a" * 99 + " " + "b" * 100 + " " + "c" * 101,  # the longest word WordPiece splits, and past it
+    "qzxvkj unaffable antidisestablishmentarianism 1234567890123 don't it's",
     "def f(x):\n    return x ** 2  # square",
 ]
 
 
+def windows_of_the_bundle():  # noqa: ANN201
+    return StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+
+
 @pytest.mark.parametrize("text", ASCII_CASES)
 def test_ascii_fast_path_gives_the_full_tokenizers_ids_and_offsets(text: str) -> None:
-    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
-    assert windows.ascii_tokenizer is not None  # the shipped tokenizer has BERT's normaliser
+    windows = windows_of_the_bundle()
+    assert windows.fast is not None  # the shipped tokenizer is BERT's
     ids, offsets = reference_encoding(text)
     assert windows.encode([text]) == [(ids, offsets)]
-    assert windows.encode([text, "hi"])[0] == (ids, offsets)  # batched alike
+    assert windows.encode([text, "hi", "日本語"])[0] == (ids, offsets)  # batched with both paths alike
+    assert windows.ids([text]) == [ids]
 
 
-def test_text_with_control_or_non_ascii_characters_takes_the_full_tokenizer() -> None:
-    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
-    assert windows.tokenizer_for("plain ascii\ttext\n") is windows.ascii_tokenizer
-    for text in ("bell \x07", "del \x7f", "vertical \x0b tab", "café", "日本語", "zero\u200bwidth"):
-        assert windows.tokenizer_for(text) is windows.tokenizer, text
+def test_text_with_control_non_ascii_or_special_token_strings_takes_the_full_tokenizer() -> None:
+    windows = windows_of_the_bundle()
+    assert windows.takes_fast_path("plain ascii\ttext\n [x] <y>")
+    for text in (
+        "bell \x07",
+        "del \x7f",
+        "vertical \x0b tab",
+        "café",
+        "日本語",
+        "zero\u200bwidth",
+        "a [MASK] b",
+        "[cls]",
+    ):
+        assert not windows.takes_fast_path(text), text
 
 
 def test_ascii_fast_path_matches_on_every_ascii_character() -> None:
     # Every printable and control ASCII character, alone and between words, in random mixes.
-    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    windows = windows_of_the_bundle()
     rng = random.Random(7)
     alphabet = [chr(c) for c in range(128)]
     texts = [f"word{chr(c)}Word {chr(c)} end" for c in range(128)]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 200))) for _ in range(300)]
     for text in texts:
-        ids, offsets = reference_encoding(text)
-        assert windows.encode([text]) == [(ids, offsets)], repr(text)
+        assert windows.encode([text]) == [reference_encoding(text)], repr(text)
+
+
+def test_ascii_fast_path_matches_on_vocabulary_words_and_their_variants() -> None:
+    # Real WordPiece splits: vocabulary words, continuation pieces glued on, suffixes, long words.
+    windows = windows_of_the_bundle()
+    vocab = [w.removeprefix("##") for w in reference_tokenizer().get_vocab() if w.isascii() and w.strip("[]") == w]
+    rng = random.Random(3)
+    for _ in range(400):
+        words = [
+            rng.choice(vocab) + rng.choice(["", "ing", "s", "'s", "-", "zq", rng.choice(vocab)]) for _ in range(25)
+        ]
+        text = " ".join(w.upper() if rng.random() < 0.2 else w for w in words) + "a" * rng.choice([0, 99, 100, 101])
+        assert windows.encode([text]) == [reference_encoding(text)], repr(text)
+
+
+def test_ascii_fast_path_stays_exact_when_its_word_cache_starts_afresh(monkeypatch) -> None:
+    from intent_guard.embed import wordpiece
+
+    monkeypatch.setattr(wordpiece, "CACHE_WORDS", 8)
+    windows = windows_of_the_bundle()
+    text = "the quick brown fox jumps over the lazy dog while the cat sleeps and the bird sings " * 3
+    for _ in range(3):
+        assert windows.encode([text]) == [reference_encoding(text)]
+    assert windows.fast is not None and len(windows.fast._cache) <= 8
 
 
 def test_ascii_fast_path_matches_on_real_prompts(prompts) -> None:
-    windows = StaticEmbedder(DEFAULT_BUNDLE / "encoder-static.npy", TOKENIZER).windows
+    windows = windows_of_the_bundle()
     texts = [r["text"][:1024] for _, records in sorted(prompts.items()) for r in records[:150]]
-    ascii_texts = [t for t in texts if windows.tokenizer_for(t) is windows.ascii_tokenizer]
-    assert len(ascii_texts) > len(texts) // 2  # most real prompts take the fast path
+    fast = [t for t in texts if windows.takes_fast_path(t)]
+    assert len(fast) > len(texts) // 2  # most real prompts take the fast path
     for text in texts:
-        ids, offsets = reference_encoding(text)
-        assert windows.encode([text]) == [(ids, offsets)]
+        assert windows.encode([text]) == [reference_encoding(text)]
 
 
-def test_a_tokenizer_without_bert_normaliser_has_no_fast_path(tmp_path) -> None:
+def test_a_tokenizer_that_is_not_berts_has_no_fast_path(tmp_path) -> None:
     import json
 
     from intent_guard.embed import TokenWindows
@@ -169,5 +208,10 @@ def test_a_tokenizer_without_bert_normaliser_has_no_fast_path(tmp_path) -> None:
     path = tmp_path / "tokenizer.json"
     path.write_text(json.dumps(spec))
     windows = TokenWindows(path)
-    assert windows.ascii_tokenizer is None
-    assert windows.tokenizer_for("plain ascii") is windows.tokenizer
+    assert windows.fast is None
+    assert not windows.takes_fast_path("plain ascii")
+    own = Tokenizer.from_file(str(path))
+    own.no_padding()
+    own.no_truncation()
+    encoding = own.encode("Plain ASCII", add_special_tokens=False)
+    assert windows.encode(["Plain ASCII"]) == [(encoding.ids, encoding.offsets)]  # its own pipeline, untouched

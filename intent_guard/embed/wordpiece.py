@@ -5,10 +5,10 @@ ASCII text without control characters or special-token strings, the whole pipeli
 lower-case; cut runs of letters and digits and single punctuation characters (every printable
 ASCII character that is not a letter, digit or space is BERT punctuation); split each word with
 the tokenizer's own WordPiece model. Words repeat (Zipf), so each word's pieces are cached, and
-the normaliser's and pre-tokenizer's bookkeeping is skipped: on the shared corpus this is ~1.7x
-faster than the full tokenizer, with the same ids and offsets (``tests/test_embed.py`` checks
-both). Any other text takes the full tokenizer (:class:`intent_guard.embed.base.TokenWindows`
-decides).
+the normaliser's and pre-tokenizer's bookkeeping is skipped: on 3,024 prompts of the shared
+corpus, in order from an empty cache, 1.8x faster than the full tokenizer with the same ids and
+offsets (``benchmarks/bench_tokenizer.py``; ``tests/test_embed.py`` checks the equality). Any
+other text takes the full tokenizer (:class:`intent_guard.embed.base.TokenWindows` decides).
 """
 
 from __future__ import annotations
@@ -64,6 +64,10 @@ class AsciiWordPiece:
             return False
         lowered = text.lower()  # case-blind: refuses a little more than needed, never less
         return not any(token in lowered for token in self._special_lower)
+
+    def clear_cache(self) -> None:
+        """Forget every cached word (benchmarks use it to measure the path with no word seen before)."""
+        self._cache.clear()
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and (start, end) character offsets of an accepted text, no special tokens added."""

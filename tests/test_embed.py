@@ -181,12 +181,29 @@ def test_ascii_fast_path_matches_on_vocabulary_words_and_their_variants() -> Non
 def test_ascii_fast_path_stays_exact_when_its_word_cache_starts_afresh(monkeypatch) -> None:
     from intent_guard.embed import wordpiece
 
-    monkeypatch.setattr(wordpiece, "CACHE_WORDS", 8)
+    monkeypatch.setattr(wordpiece, "CACHE_PIECES", 8)
     windows = windows_of_the_bundle()
     text = "the quick brown fox jumps over the lazy dog while the cat sleeps and the bird sings " * 3
     for _ in range(3):
         assert windows.encode([text]) == [reference_encoding(text)]
-    assert windows.fast is not None and len(windows.fast._cache) <= 8
+    assert windows.fast is not None
+    assert sum(len(p) for p in windows.fast._cache.values()) <= 8
+
+
+def test_the_word_cache_holds_no_long_words_and_stays_within_its_piece_budget() -> None:
+    # Junk words that split into one piece per character must not grow the cache past its budget.
+    from intent_guard.embed import wordpiece
+
+    windows = windows_of_the_bundle()
+    assert windows.fast is not None
+    rng = random.Random(5)
+    for _ in range(300):
+        words = ["".join(rng.choice("0123456789qxzj") for _ in range(rng.choice([8, 32, 33, 100]))) for _ in range(20)]
+        text = " ".join(words)
+        assert windows.encode([text]) == [reference_encoding(text)]
+    cache = windows.fast._cache
+    assert all(len(word) <= wordpiece.CACHE_MAX_WORD_CHARS for word in cache)
+    assert sum(len(p) for p in cache.values()) <= wordpiece.CACHE_PIECES
 
 
 def test_ascii_fast_path_matches_on_real_prompts(prompts) -> None:

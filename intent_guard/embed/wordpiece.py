@@ -4,7 +4,7 @@ For a BERT tokenizer (lower-casing ``BertNormalizer``, ``BertPreTokenizer``, ``W
 ASCII text without control characters or special-token strings, the whole pipeline reduces to:
 lower-case; cut runs of letters and digits and single punctuation characters (every printable
 ASCII character that is not a letter, digit or space is BERT punctuation); split each word with
-the tokenizer's own WordPiece model. Words repeat (Zipf), so each word's pieces are cached, and
+the tokenizer's own WordPiece model. Words repeat (Zipf), so each word's pieces are cached (bounded), and
 the normaliser's and pre-tokenizer's bookkeeping is skipped: on 3,024 prompts of the shared
 corpus, in order from an empty cache, 1.8x faster than the full tokenizer with the same ids and
 offsets (``benchmarks/bench_tokenizer.py``; ``tests/test_embed.py`` checks the equality). Any
@@ -24,8 +24,12 @@ from tokenizers import Tokenizer, models
 _ASCII_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 #: A word of lower-cased ASCII text: a run of letters and digits, or one punctuation character.
 _WORD = re.compile(r"[a-z0-9]+|[^a-z0-9\s]")
-#: Distinct words cached before the cache starts afresh (~10 MB at most).
-CACHE_WORDS = 65_536
+#: Pieces cached before the cache starts afresh: the memory bound (27 MiB measured when full of
+#: adversarial 32-character words of one-character pieces: ~110 bytes a piece, key included).
+CACHE_PIECES = 262_144
+#: Longer words are split every time, never cached: a real word rarely is, and a cached long
+#: junk word would take the room of hundreds of real ones.
+CACHE_MAX_WORD_CHARS = 32
 
 Pieces = tuple[tuple[int, int, int], ...]  # (token id, start, end) within the word
 
@@ -38,6 +42,7 @@ class AsciiWordPiece:
         self.special_tokens = special_tokens
         self._special_lower = tuple(t.lower() for t in special_tokens)
         self._cache: dict[str, Pieces] = {}
+        self._cached_pieces = 0  # approximate under threads: it only decides when to start afresh
 
     @classmethod
     def from_tokenizer(cls, tokenizer: Tokenizer) -> AsciiWordPiece | None:
@@ -68,6 +73,7 @@ class AsciiWordPiece:
     def clear_cache(self) -> None:
         """Forget every cached word (benchmarks use it to measure the path with no word seen before)."""
         self._cache.clear()
+        self._cached_pieces = 0
 
     def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
         """Token ids and (start, end) character offsets of an accepted text, no special tokens added."""
@@ -79,9 +85,11 @@ class AsciiWordPiece:
             pieces = cache.get(word)
             if pieces is None:
                 pieces = tuple((t.id, *t.offsets) for t in self.model.tokenize(word))
-                if len(cache) >= CACHE_WORDS:
-                    cache.clear()
-                cache[word] = pieces
+                if len(word) <= CACHE_MAX_WORD_CHARS:
+                    if self._cached_pieces + len(pieces) > CACHE_PIECES:
+                        self.clear_cache()
+                    cache[word] = pieces
+                    self._cached_pieces += len(pieces)
             start = match.start()
             if len(pieces) == 1:
                 ids.append(pieces[0][0])

@@ -80,9 +80,8 @@ class TokenWindows:
         out: list[tuple[list[int], list[tuple[int, int]]] | None] = [None] * len(cleaned)
         slow: list[int] = []
         for i, text in enumerate(cleaned):
-            if self.fast is not None and self.fast.accepts(text):
-                out[i] = self.fast.encode(text)
-            else:
+            out[i] = self.fast.encode(text) if self.fast is not None else None
+            if out[i] is None:
                 slow.append(i)
         if len(slow) == 1:  # encode_batch's thread pool costs more than it saves for one text
             encoding = self.tokenizer.encode(cleaned[slow[0]], add_special_tokens=False)

@@ -4,11 +4,11 @@ For a BERT tokenizer (lower-casing ``BertNormalizer``, ``BertPreTokenizer``, ``W
 ASCII text without control characters or special-token strings, the whole pipeline reduces to:
 lower-case; cut runs of letters and digits and single punctuation characters (every printable
 ASCII character that is not a letter, digit or space is BERT punctuation); split each word with
-the tokenizer's own WordPiece model. Words repeat (Zipf), so each word's pieces are cached (bounded), and
-the normaliser's and pre-tokenizer's bookkeeping is skipped: on 3,024 prompts of the shared
-corpus, in order from an empty cache, 1.8x faster than the full tokenizer with the same ids and
-offsets (``benchmarks/bench_tokenizer.py``; ``tests/test_embed.py`` checks the equality). Any
-other text takes the full tokenizer (:class:`intent_guard.embed.base.TokenWindows` decides).
+the tokenizer's own WordPiece model. Words repeat (Zipf), so each word's pieces are cached
+(bounded), and the normaliser's and pre-tokenizer's bookkeeping is skipped: on 3,024 prompts of
+the shared corpus, in order from an empty cache, 1.8x faster than the full tokenizer with the same
+ids and offsets (``benchmarks/bench_tokenizer.py``; ``tests/test_embed.py`` checks the equality).
+Any other text takes the full tokenizer (:class:`intent_guard.embed.base.TokenWindows` decides).
 """
 
 from __future__ import annotations
@@ -39,7 +39,6 @@ class AsciiWordPiece:
 
     def __init__(self, model: models.Model, special_tokens: tuple[str, ...]) -> None:
         self.model = model  # the tokenizer's own WordPiece model: splits a word exactly as it does
-        self.special_tokens = special_tokens
         self._special_lower = tuple(t.lower() for t in special_tokens)
         self._cache: dict[str, Pieces] = {}
         self._cached_pieces = 0  # approximate under threads: it only decides when to start afresh
@@ -65,22 +64,30 @@ class AsciiWordPiece:
     def accepts(self, text: str) -> bool:
         """True where this gives the full tokenizer's result: ASCII without control characters and
         without an added token's string (the full tokenizer matches those before normalising)."""
+        return self._accepted_lower(text) is not None
+
+    def _accepted_lower(self, text: str) -> str | None:
+        """``text`` lower-cased if accepted, else None (one lower-casing serves the check and the split)."""
         if not text.isascii() or _ASCII_CONTROL.search(text) is not None:
-            return False
+            return None
         lowered = text.lower()  # case-blind: refuses a little more than needed, never less
-        return not any(token in lowered for token in self._special_lower)
+        return None if any(token in lowered for token in self._special_lower) else lowered
 
     def clear_cache(self) -> None:
         """Forget every cached word (benchmarks use it to measure the path with no word seen before)."""
         self._cache.clear()
         self._cached_pieces = 0
 
-    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """Token ids and (start, end) character offsets of an accepted text, no special tokens added."""
+    def encode(self, text: str) -> tuple[list[int], list[tuple[int, int]]] | None:
+        """Token ids and (start, end) character offsets, no special tokens added; None where the
+        text is not accepted (the caller then takes the full tokenizer)."""
+        lowered = self._accepted_lower(text)
+        if lowered is None:
+            return None
         ids: list[int] = []
         offsets: list[tuple[int, int]] = []
         cache = self._cache
-        for match in _WORD.finditer(text.lower()):
+        for match in _WORD.finditer(lowered):
             word = match.group()
             pieces = cache.get(word)
             if pieces is None:

@@ -1,5 +1,7 @@
 """The live sidecar, fuzzed from its own OpenAPI document (schemathesis): no server error over
-thousands of generated calls, valid and invalid, with the memory store and with Redis."""
+thousands of generated calls, valid and invalid, with the memory store (with Redis:
+``test_api_fuzz_redis.py``, a file of its own so that the two long runs go to different test
+workers)."""
 
 from __future__ import annotations
 
@@ -92,22 +94,3 @@ def memory_sidecar() -> Iterator[str]:
 def test_fuzzed_calls_never_get_a_server_error(memory_sidecar: str) -> None:
     counts = fuzz(memory_sidecar)
     assert counts["server_errors"] == 0 and counts["calls"] >= SCORE_CALLS, counts
-
-
-def test_fuzzed_calls_never_get_a_server_error_with_redis() -> None:
-    pytest.importorskip("redis", reason="the Redis store needs the 'redis' extra")
-    from intent_guard.session.redis_store import RedisStore
-
-    from .test_redis import _free_port as redis_port
-    from .test_redis import start_redis
-
-    port = redis_port()
-    process = start_redis(port)
-    try:
-        guard = Guard.load(DEFAULT_BUNDLE, store=RedisStore(f"redis://127.0.0.1:{port}/0"))
-        for base_url in _live(guard):
-            counts = fuzz(base_url)
-            assert counts["server_errors"] == 0 and counts["calls"] >= SCORE_CALLS, counts
-    finally:
-        process.kill()
-        process.wait()

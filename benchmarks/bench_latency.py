@@ -63,17 +63,29 @@ RATIO_BLOCKS = 5
 
 
 def pair_ratio(pairs: list[tuple[float, float]]) -> float:
-    """Median guard time over median tokenizer time of interleaved (tokenizer, guard) pairs."""
+    """Median of the second times over median of the first of interleaved pairs (tokenizer, guard) or (guard, ST)."""
     return float(np.median([b for _, b in pairs])) / float(np.median([a for a, _ in pairs]))
+
+
+def block_ratios(pairs: list[tuple[float, float]]) -> list[float]:
+    """:func:`pair_ratio` in RATIO_BLOCKS consecutive blocks of the run: how much the host's load moved it."""
+    size = len(pairs) // RATIO_BLOCKS
+    blocks = [pairs[k * size : (k + 1) * size] for k in range(RATIO_BLOCKS)] if size else [pairs]
+    return [pair_ratio(b) for b in blocks]
 
 
 #: guard.score calls timed after each ST encode in an interleaved round (two more run untimed first).
 GUARD_CALLS_PER_ROUND = 10
 
 
-def round_ratio(rounds: list[tuple[float, float]]) -> float:
-    """Median ST time over median guard time of interleaved (ST encode, guard.score median) rounds."""
-    return float(np.median([a for a, _ in rounds])) / float(np.median([b for _, b in rounds]))
+def bench_request(i: int, prompt: str) -> dict:
+    """The i-th benchmark request: 50 accounts in turn, two requests a second."""
+    return {
+        "request_id": f"b{i}",
+        "timestamp": 1_769_904_000 + i * 0.5,
+        "account_id": f"bench-{i % 50}",
+        "messages": [{"role": "user", "content": prompt}],
+    }
 
 
 def time_calls(fn, repeats: int, warmup: int = 20) -> list[float]:
@@ -127,14 +139,7 @@ def main() -> int:
 
             def score(_i: int, guard=guard) -> None:
                 counter[0] += 1
-                guard.score(
-                    {
-                        "request_id": f"b{counter[0]}",
-                        "timestamp": 1_769_904_000 + counter[0] * 0.5,
-                        "account_id": f"bench-{counter[0] % 50}",
-                        "messages": [{"role": "user", "content": prompt}],
-                    }
-                )
+                guard.score(bench_request(counter[0], prompt))
 
             repeats = args.repeats if kind == "static" else max(30, args.repeats // 5)
             p50, p99 = percentiles(time_calls(score, repeats, warmup=5))
@@ -154,11 +159,10 @@ def main() -> int:
                 )
                 for _ in range(max(30, args.repeats // 5))
             ]
-            row["ratio_st_over_guard_default"] = round_ratio(rounds)
-            size = len(rounds) // RATIO_BLOCKS
-            row["ratio_st_over_guard_default_blocks"] = [
-                round_ratio(rounds[k * size : (k + 1) * size]) for k in range(RATIO_BLOCKS)
-            ]
+            # (guard, ST) pairs: pair_ratio is then ST over guard.
+            rounds = [(guard_s, st_s) for st_s, guard_s in rounds]
+            row["ratio_st_over_guard_default"] = pair_ratio(rounds)
+            row["ratio_st_over_guard_default_blocks"] = block_ratios(rounds)
         # The tokenizer ratio from interleaved pairs (tokenizer call, then guard.score): a shared,
         # noisy host slows both halves of a pair alike, where two separate loops can catch
         # different load.
@@ -170,10 +174,7 @@ def main() -> int:
             for _ in range(args.repeats)
         ]
         row["ratio_guard_default_over_tokenizer"] = pair_ratio(pairs)
-        # The same ratio in consecutive blocks of the run: how much the host's load moved it.
-        size = len(pairs) // RATIO_BLOCKS
-        blocks = [pairs[k * size : (k + 1) * size] for k in range(RATIO_BLOCKS)] if size else [pairs]
-        row["ratio_guard_default_over_tokenizer_blocks"] = [pair_ratio(b) for b in blocks]
+        row["ratio_guard_default_over_tokenizer_blocks"] = block_ratios(pairs)
         # Worst case for the word cache: emptied before each guard.score (not timed).
         fast = guards[default].pipeline.windows.fast
         cold_pairs = []

@@ -44,21 +44,14 @@ SCORE = "Guard.score (intent_guard/guard.py)"
 def loop(calls: int) -> None:
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    from bench_latency import prompt_of
+    from bench_latency import bench_request, prompt_of
 
     from intent_guard import Guard
 
     guard = Guard.load()
     prompt = prompt_of(128, guard.pipeline.windows.tokenizer)
     for i in range(calls):
-        guard.score(
-            {
-                "request_id": f"b{i}",
-                "timestamp": 1_769_904_000 + i * 0.5,
-                "account_id": f"bench-{i % 50}",
-                "messages": [{"role": "user", "content": prompt}],
-            }
-        )
+        guard.score(bench_request(i, prompt))
 
 
 def shares(raw: Path) -> tuple[int, Counter[str]]:
